@@ -1,0 +1,109 @@
+"""The ASGI adapter: a pure ASGI middleware (no ``BaseHTTPMiddleware``).
+
+It acts on the ``http.response.start`` and ``websocket.accept`` messages only; body
+messages pass straight through, unbuffered. ``lifespan`` and unknown scope types are
+not touched. Per-request state lives in the ``send`` wrapper, never on ``self``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .guard import ConsentGuard
+
+__all__ = ["ASGIApp", "ConsentMiddleware", "Receive", "Scope", "Send"]
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+# Messages that carry the response headers.
+_HEADER_MESSAGES = frozenset(
+    {"http.response.start", "websocket.accept", "websocket.http.response.start"})
+
+
+class ConsentMiddleware:
+    """Enforce ``guard`` on an ASGI app.
+
+    Starlette / FastAPI::
+
+        app.add_middleware(ConsentMiddleware, guard=guard)
+
+    The visitor's :class:`~consentguard.Consent` (or ``None``) is in
+    ``scope["state"]["consent"]`` (``request.state.consent`` in Starlette), and the
+    :class:`~consentguard.guard.Decision` in ``scope["state"]["consent_decision"]``.
+    """
+
+    def __init__(self, app: ASGIApp, *, guard: ConsentGuard) -> None:
+        self.app = app
+        self.guard = guard
+        self.endpoint = guard.endpoint
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        cookies: list[str] = []
+        host = gpc = dnt = ""
+        for name, value in scope["headers"]:
+            name = name.lower()
+            if name == b"cookie":
+                cookies.append(value.decode("latin-1"))
+            elif name == b"host":
+                host = value.decode("latin-1")
+            elif name == b"sec-gpc":
+                gpc = value.decode("latin-1")
+            elif name == b"dnt":
+                dnt = value.decode("latin-1")
+        path = scope.get("path", "")
+        decision = self.guard.decide(
+            "; ".join(cookies) if cookies else None,
+            host=host or _server_host(scope),
+            gpc=gpc == "1",
+            dnt=dnt == "1",
+            path=path,
+        )
+        scope = dict(scope)
+        if decision.cookie_changed:
+            headers = [(n, v) for n, v in scope["headers"] if n.lower() != b"cookie"]
+            if decision.cookie_header is not None:
+                headers.append((b"cookie", decision.cookie_header.encode("latin-1")))
+            scope["headers"] = headers
+        state = scope.get("state")
+        if state is None:  # servers without lifespan state; Starlette expects a dict here
+            state = scope["state"] = {}
+        state["consent"] = decision.consent
+        state["consent_decision"] = decision
+
+        if (self.endpoint is not None and scope["type"] == "http"
+                and _endpoint_path(scope) == self.endpoint):
+            from .endpoint import serve_asgi
+
+            await serve_asgi(self.guard, decision, scope, receive, send)
+            return
+
+        async def guarded_send(message: Message) -> None:
+            if message["type"] in _HEADER_MESSAGES:
+                message = dict(message)
+                message["headers"] = decision.filter_raw_headers(message.get("headers", ()))
+            await send(message)
+
+        await self.app(scope, receive, guarded_send)
+
+
+def _endpoint_path(scope: Scope) -> str:
+    """The request path inside the app: ``path`` less ``root_path`` when it starts with it."""
+    path: str = scope.get("path", "")
+    root: str = scope.get("root_path", "")
+    if root and path.startswith(root):
+        return path[len(root):] or "/"
+    return path
+
+
+def _server_host(scope: Scope) -> str:
+    server = scope.get("server")
+    return str(server[0]) if server else ""

@@ -1,0 +1,264 @@
+"""What a visitor accepted (:class:`Consent`) and the signed cookie that carries it.
+
+The cookie value is ``itsdangerous.URLSafeSerializer`` output (HMAC-SHA256, a salt of
+our own) over a compact JSON payload: consent id, issue time, the accepted categories
+with the revision each was accepted at, the refused categories, and the registry
+version. Anything that does not verify — missing, forged, truncated, expired, signed
+with an unknown key, non-ASCII — decodes to ``None``: no consent, never an exception.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import KW_ONLY, dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any, Union
+
+from itsdangerous import BadData, URLSafeSerializer
+
+from .registry import Registry
+
+__all__ = ["Consent", "ConsentCodec", "SecretKey"]
+
+SecretKey = Union[str, bytes, "list[str | bytes]", "tuple[str | bytes, ...]"]
+
+SALT = "consentguard.consent.v1"
+# A token issued this far in the future is refused (a clock gone wrong, or a leaked key).
+_FUTURE_SKEW = 300
+
+
+def _utc(timestamp: float) -> datetime:
+    return datetime.fromtimestamp(timestamp, tz=timezone.utc)
+
+
+@dataclass(frozen=True)
+class Consent:
+    """A visitor's recorded choice, as decoded from a valid consent cookie.
+
+    :param id: random identifier of this choice (for the proof-of-consent log).
+    :param issued: when the choice was made (UTC).
+    :param expires: when it lapses (UTC); after that the visitor is asked again.
+    :param accepted: optional categories accepted and still valid.
+    :param refused: optional categories the visitor refused.
+    :param required: the registry's required categories (always allowed).
+    :param stale: categories accepted at an older revision (or registry version); they
+        count as not accepted until the visitor chooses again.
+    :param undecided: optional categories the visitor was never asked about.
+    :param version: the registry version the choice was made under.
+    :param revisions: category → revision each accepted category was accepted at.
+    """
+
+    _: KW_ONLY
+    id: str
+    issued: datetime
+    expires: datetime
+    accepted: frozenset[str]
+    refused: frozenset[str] = frozenset()
+    required: frozenset[str] = frozenset()
+    stale: frozenset[str] = frozenset()
+    undecided: frozenset[str] = frozenset()
+    version: str | None = None
+    revisions: Mapping[str, str] = field(default_factory=dict, hash=False)
+
+    def allows(self, category: str) -> bool:
+        """Whether cookies of ``category`` may be used: required categories always may."""
+        return category in self.required or category in self.accepted
+
+    @property
+    def needs_consent(self) -> bool:
+        """Whether the visitor should be asked again (a category changed or is new)."""
+        return bool(self.stale or self.undecided)
+
+    @property
+    def is_refusal(self) -> bool:
+        """Whether no optional category is accepted (a "reject all" choice)."""
+        return not self.accepted and not self.stale
+
+
+def _seconds(value: int | float | timedelta) -> int:
+    seconds = value.total_seconds() if isinstance(value, timedelta) else value
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds <= 0:
+        raise ValueError(f"a consent lifetime must be a positive number of seconds, not {value!r}")
+    return int(seconds)
+
+
+def _secret_keys(secret_key: SecretKey) -> list[bytes]:
+    keys = [secret_key] if isinstance(secret_key, (str, bytes)) else list(secret_key)
+    if not keys:
+        raise ValueError("secret_key is empty. Fix: pass a long random string "
+                         "(`consentguard secret` prints one).")
+    out = []
+    for key in keys:
+        raw = key.encode("utf-8") if isinstance(key, str) else key
+        if not isinstance(raw, bytes) or not raw:
+            raise ValueError("every secret key must be a non-empty str or bytes.")
+        out.append(raw)
+    return out
+
+
+class ConsentCodec:
+    """Signs and verifies consent cookie values for one registry.
+
+    :param registry: the registry the categories and revisions come from.
+    :param secret_key: the signing key; a list for rotation, newest first (the first key
+        signs, all of them verify).
+    :param max_age: lifetime of a choice that accepts something (seconds or timedelta).
+    :param refusal_max_age: lifetime of a choice that refuses every optional category.
+    :param clock: returns the current Unix time; replace it in tests.
+    :param cache_size: how many verified cookie values to remember. Expiry is checked
+        against the clock on every hit, so caching never extends a consent.
+    """
+
+    def __init__(
+        self,
+        registry: Registry,
+        secret_key: SecretKey,
+        *,
+        max_age: int | float | timedelta,
+        refusal_max_age: int | float | timedelta,
+        clock: Callable[[], float] = time.time,
+        cache_size: int = 4096,
+    ) -> None:
+        self.registry = registry
+        self.max_age = _seconds(max_age)
+        self.refusal_max_age = _seconds(refusal_max_age)
+        self.clock = clock
+        # itsdangerous wants oldest first: its last key signs.
+        self._serializer = URLSafeSerializer(
+            list(reversed(_secret_keys(secret_key))),
+            salt=SALT,
+            signer_kwargs={"digest_method": hashlib.sha256},
+        )
+        self._optional = tuple(c.name for c in registry.categories if not c.required)
+        self._cache: dict[str, tuple[Consent | None, float]] = {}
+        self._cache_size = cache_size
+
+    def resolve(self, categories: Iterable[str]) -> frozenset[str]:
+        """Expand ``*`` and check names: the optional categories meant by ``categories``.
+
+        :raises ValueError: for a name the registry does not declare (the message names it).
+        """
+        out: set[str] = set()
+        for name in categories:
+            if name == "*":
+                out.update(self._optional)
+            elif name in self._optional:
+                out.add(name)
+            elif name not in self.registry.required:
+                raise ValueError(f"unknown category {name!r}; the registry declares: "
+                                 f"{', '.join(self.registry.category_names)}")
+        return frozenset(out)
+
+    def encode(
+        self,
+        accepted: Iterable[str],
+        *,
+        consent_id: str | None = None,
+        now: float | None = None,
+    ) -> str:
+        """Sign a new choice: ``accepted`` categories (``"*"`` = all); the rest are refused."""
+        accepted_set = self.resolve(accepted)
+        payload = {
+            "i": consent_id or secrets.token_urlsafe(12),
+            "t": int(self.clock() if now is None else now),
+            "a": {name: self.registry.revisions[name] for name in sorted(accepted_set)},
+            "d": sorted(set(self._optional) - accepted_set),
+            "v": self.registry.version,
+        }
+        return self._serializer.dumps(payload)
+
+    def lifetime(self, accepts_something: bool) -> int:
+        """Seconds a choice lives: ``max_age`` or ``refusal_max_age``."""
+        return self.max_age if accepts_something else self.refusal_max_age
+
+    def decode(self, value: str | None, *, now: float | None = None) -> Consent | None:
+        """Verify a cookie value; the :class:`Consent` it holds, or ``None``."""
+        if not value:
+            return None
+        now = self.clock() if now is None else now
+        cached = self._cache.get(value)
+        if cached is None:
+            consent = self._verify(value)
+            expires = consent.expires.timestamp() if consent is not None else float("inf")
+            if len(self._cache) >= self._cache_size:
+                del self._cache[next(iter(self._cache))]  # oldest entry first
+            cached = self._cache[value] = (consent, expires)
+        consent, expires = cached
+        if consent is None or now >= expires or consent.issued.timestamp() > now + _FUTURE_SKEW:
+            return None
+        return consent
+
+    def _verify(self, value: str) -> Consent | None:
+        if not value.isascii() or len(value) > 4096:
+            return None
+        try:
+            payload = self._serializer.loads(value)
+        except BadData:
+            return None
+        except Exception:  # never let a malformed value raise into the app
+            return None
+        return self._consent_from(payload)
+
+    def _consent_from(self, payload: Any) -> Consent | None:
+        if not isinstance(payload, dict):
+            return None
+        consent_id, issued = payload.get("i"), payload.get("t")
+        accepted_at, refused = payload.get("a"), payload.get("d")
+        version = payload.get("v")
+        if not (
+            isinstance(consent_id, str) and isinstance(issued, int)
+            and isinstance(accepted_at, dict) and isinstance(refused, list)
+            and (version is None or isinstance(version, str))
+            and all(isinstance(k, str) and isinstance(v, str) for k, v in accepted_at.items())
+            and all(isinstance(r, str) for r in refused)
+        ):
+            return None
+        optional = set(self._optional)
+        current = self.registry.revisions
+        if version != self.registry.version:
+            # A material change of the whole policy: every optional choice lapses.
+            valid: set[str] = set()
+            stale = set(accepted_at) & optional
+        else:
+            valid = {c for c, rev in accepted_at.items() if c in optional and current[c] == rev}
+            stale = (set(accepted_at) & optional) - valid
+        refused_set = set(refused) & optional
+        undecided = optional - set(accepted_at) - refused_set
+        accepts_something = bool(set(accepted_at) & optional)
+        return Consent(
+            id=consent_id,
+            issued=_utc(issued),
+            expires=_utc(issued + self.lifetime(accepts_something)),
+            accepted=frozenset(valid),
+            refused=frozenset(refused_set),
+            required=self.registry.required,
+            stale=frozenset(stale),
+            undecided=frozenset(undecided),
+            version=version,
+            revisions=dict(accepted_at),
+        )
+
+
+def consent_to_json(consent: Consent | None) -> dict[str, Any] | None:
+    """A JSON-ready view of a consent (used by the endpoint and the CLI)."""
+    if consent is None:
+        return None
+    return {
+        "id": consent.id,
+        "issued": consent.issued.isoformat(),
+        "expires": consent.expires.isoformat(),
+        "accepted": sorted(consent.accepted),
+        "refused": sorted(consent.refused),
+        "stale": sorted(consent.stale),
+        "undecided": sorted(consent.undecided),
+        "version": consent.version,
+    }
+
+
+def dumps_compact(data: Any) -> str:
+    """JSON without spaces (for bodies and logs)."""
+    return json.dumps(data, separators=(",", ":"), sort_keys=True)

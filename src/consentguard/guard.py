@@ -1,0 +1,440 @@
+"""The per-request decision: which cookies may pass, which are hidden, which are purged.
+
+:class:`ConsentGuard` holds the configuration and everything that can be worked out
+once (the compiled registry, the consent codec). :meth:`ConsentGuard.decide` turns the
+few request headers that matter into a :class:`Decision`, whose methods rewrite a
+response's header list. Nothing here touches a WSGI environ or an ASGI scope: the
+adapters in :mod:`consentguard.wsgi` and :mod:`consentguard.asgi` only translate.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
+
+from werkzeug.http import dump_cookie
+
+from .consent import Consent, ConsentCodec, SecretKey
+from .cookies import cookie_pairs, deletion_header, is_deletion, purge_domains, set_cookie_name
+from .exceptions import UndeclaredCookieError
+from .registry import Registry
+
+if TYPE_CHECKING:
+    from .asgi import ASGIApp, ConsentMiddleware
+    from .wsgi import WSGIApp, WSGIConsentMiddleware
+
+__all__ = ["ConsentGuard", "Decision", "Mode", "Unknown", "Violation"]
+
+logger = logging.getLogger("consentguard")
+
+Unknown = Literal["block", "allow", "raise"]
+Mode = Literal["enforce", "report-only"]
+H = TypeVar("H", str, bytes)
+
+SIX_MONTHS = timedelta(days=180)
+THIRTEEN_MONTHS = timedelta(days=395)
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One cookie that consent did not allow, reported to ``on_violation``.
+
+    :param kind: ``"set-cookie"`` (the app tried to set it), ``"request-cookie"`` (the
+        browser sent it), or ``"ignored"`` (a Set-Cookie a browser would ignore: a
+        control character or an oversized cookie).
+    :param name: the cookie name (``""`` for a nameless cookie).
+    :param category: its declared category, or ``None`` when undeclared.
+    :param action: ``"removed"`` in enforce mode, ``"reported"`` in report-only mode.
+    :param header: the Set-Cookie value or the ``name=value`` pair concerned.
+    :param path: the request path, when the adapter knows it.
+    """
+
+    kind: Literal["set-cookie", "request-cookie", "ignored"]
+    name: str
+    category: str | None
+    action: Literal["removed", "reported"]
+    header: str
+    path: str = ""
+
+
+# What the guard concludes about one cookie name for one set of accepted categories.
+_ALLOW, _REFUSE, _UNKNOWN = 0, 1, 2
+
+
+class ConsentGuard:
+    """Enforces a registry's categories on every request, against the visitor's consent.
+
+    :param registry: the declared cookies and categories.
+    :param secret_key: signs the consent cookie; a list for key rotation, newest first
+        (the first signs, all verify).
+    :param unknown: what happens to cookies the registry does not declare: ``"block"``
+        (default; removed, logged once per name), ``"allow"``, or ``"raise"``
+        (:class:`~consentguard.UndeclaredCookieError`, for development and tests).
+    :param mode: ``"enforce"`` (default) or ``"report-only"``: decide and report every
+        violation, change nothing — for rolling out on a live site.
+    :param endpoint: path of the consent endpoint (default ``"/_consent"``), ``None``
+        to serve none.
+    :param cookie_name: name of the consent cookie (default ``"cg_consent"``).
+    :param max_age: lifetime of a choice that accepts something (default 6 months);
+        seconds or a timedelta. Over 13 months logs a warning (CNIL guidance).
+    :param refusal_max_age: lifetime of a "reject all" choice (default 6 months).
+    :param on_violation: called with a :class:`Violation` for each cookie removed (or,
+        in report-only mode, that would be removed). Errors it raises are logged.
+    :param on_consent: called with a :class:`~consentguard.log.ConsentRecord` for each
+        choice recorded through the endpoint (proof of consent).
+    :param gpc_categories: categories a ``Sec-GPC: 1`` request denies while the visitor
+        has made no explicit choice (default ``("marketing",)``).
+    :param gpc_overrides_consent: when true, GPC denies those categories even after an
+        explicit opt-in (default false: the explicit choice wins).
+    :param honor_dnt: treat ``DNT: 1`` like ``Sec-GPC: 1`` (default false; DNT is deprecated).
+    :param cache_control: add ``Cache-Control: private`` to responses carrying a cookie
+        that only consent allowed, or purge headers (default true).
+    :param cookie_secure: the consent cookie's ``Secure`` flag (default true).
+    :param cookie_samesite: the consent cookie's ``SameSite`` (default ``"Lax"``).
+    :param cookie_domain: the consent cookie's ``Domain`` (default host-only).
+    :param cookie_path: the consent cookie's ``Path`` (default ``"/"``).
+    :param clock: returns the current Unix time; replace it in tests.
+    """
+
+    def __init__(
+        self,
+        registry: Registry,
+        secret_key: SecretKey,
+        *,
+        unknown: Unknown = "block",
+        mode: Mode = "enforce",
+        endpoint: str | None = "/_consent",
+        cookie_name: str = "cg_consent",
+        max_age: int | float | timedelta = SIX_MONTHS,
+        refusal_max_age: int | float | timedelta = SIX_MONTHS,
+        on_violation: Callable[[Violation], Any] | None = None,
+        on_consent: Callable[[Any], Any] | None = None,
+        gpc_categories: Iterable[str] = ("marketing",),
+        gpc_overrides_consent: bool = False,
+        honor_dnt: bool = False,
+        cache_control: bool = True,
+        cookie_secure: bool = True,
+        cookie_samesite: Literal["Lax", "Strict", "None"] = "Lax",
+        cookie_domain: str | None = None,
+        cookie_path: str = "/",
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if not isinstance(registry, Registry):
+            raise TypeError("registry must be a consentguard.Registry")
+        if unknown not in ("block", "allow", "raise"):
+            raise ValueError(f"unknown must be 'block', 'allow' or 'raise', not {unknown!r}")
+        if mode not in ("enforce", "report-only"):
+            raise ValueError(f"mode must be 'enforce' or 'report-only', not {mode!r}")
+        if endpoint is not None and (not endpoint.startswith("/") or endpoint.endswith("/")):
+            raise ValueError(f"endpoint must be a path such as '/_consent', not {endpoint!r}")
+        if cookie_samesite not in ("Lax", "Strict", "None"):
+            raise ValueError("cookie_samesite must be 'Lax', 'Strict' or 'None'")
+        self.registry = registry
+        self.unknown: Unknown = unknown
+        self.mode: Mode = mode
+        self.report_only = mode == "report-only"
+        self.endpoint = endpoint
+        self.cookie_name = cookie_name
+        self.on_violation = on_violation
+        self.on_consent = on_consent
+        self.gpc_overrides_consent = gpc_overrides_consent
+        self.honor_dnt = honor_dnt
+        self.cache_control = cache_control
+        self.cookie_secure = cookie_secure
+        self.cookie_samesite = cookie_samesite
+        self.cookie_domain = cookie_domain
+        self.cookie_path = cookie_path
+        self.clock = clock
+        self.codec = ConsentCodec(
+            registry, secret_key, max_age=max_age, refusal_max_age=refusal_max_age, clock=clock
+        )
+        self.gpc_categories = frozenset(gpc_categories)
+        for name in self.gpc_categories:
+            if name not in registry.category_names:
+                raise ValueError(f"gpc_categories names {name!r}, which the registry does not "
+                                 "declare")
+            if name in registry.required:
+                raise ValueError(f"gpc_categories cannot include the required category {name!r}")
+        for label, seconds in (("max_age", self.codec.max_age),
+                               ("refusal_max_age", self.codec.refusal_max_age)):
+            if seconds > THIRTEEN_MONTHS.total_seconds():
+                logger.warning(
+                    "%s is %d days: regulators (CNIL) expect a stored choice to be renewed "
+                    "within 13 months.", label, seconds // 86400)
+        # The guard's own cookie is always allowed and always visible to the app.
+        self._base_accepted = registry.required | {_CONSENT_MARK}
+        self._logged_unknown: set[str] = set()
+        self._purge_cache: dict[tuple[str, str], tuple[str, ...]] = {}
+
+    # -- consent cookie ---------------------------------------------------------------------
+
+    def encode_consent(self, accepted: Iterable[str], *, consent_id: str | None = None) -> str:
+        """A signed consent cookie value accepting ``accepted`` (``"*"`` = all).
+
+        :raises ValueError: for a category the registry does not declare.
+        """
+        return self.codec.encode(accepted, consent_id=consent_id)
+
+    def decode_consent(self, value: str | None) -> Consent | None:
+        """The :class:`Consent` in a cookie value; ``None`` if missing, forged or expired."""
+        return self.codec.decode(value)
+
+    def consent_cookie_header(self, value: str, *, accepts_something: bool) -> str:
+        """The ``Set-Cookie`` value that stores a consent cookie ``value``."""
+        return dump_cookie(
+            self.cookie_name, value,
+            max_age=self.codec.lifetime(accepts_something),
+            path=self.cookie_path, domain=self.cookie_domain,
+            secure=self.cookie_secure, httponly=True, samesite=self.cookie_samesite,
+        )
+
+    # -- the per-request decision -------------------------------------------------------------
+
+    def accepted_categories(
+        self, consent: Consent | None, *, gpc: bool = False, dnt: bool = False
+    ) -> frozenset[str]:
+        """Required categories, plus those a valid consent accepts, less what GPC denies."""
+        accepted = self.registry.required if consent is None else (
+            self.registry.required | consent.accepted)
+        if (gpc or (dnt and self.honor_dnt)) and (consent is None or self.gpc_overrides_consent):
+            accepted = accepted - self.gpc_categories
+        return accepted
+
+    def decide(
+        self,
+        cookie: str | None,
+        *,
+        host: str = "",
+        gpc: bool = False,
+        dnt: bool = False,
+        path: str = "",
+    ) -> Decision:
+        """Work out what this request may do.
+
+        :param cookie: the request's ``Cookie`` header (several joined with ``"; "``), or None.
+        :param host: the ``Host`` header, used to purge cookies on parent domains.
+        :param gpc: whether the request carries ``Sec-GPC: 1`` (exactly).
+        :param dnt: whether the request carries ``DNT: 1``.
+        :param path: the request path, for reports.
+        """
+        pairs = cookie_pairs(cookie) if cookie else []
+        consent = self._consent_from(pairs)
+        accepted = self.accepted_categories(consent, gpc=gpc, dnt=dnt)
+        allowed = accepted | {_CONSENT_MARK}
+        kept: list[str] = []
+        purge: list[str] = []
+        purged: set[str] = set()
+        changed = False
+        for name, pair in pairs:
+            verdict = self._verdict(name, allowed)
+            # A nameless pair ("_ga") may be read by a lenient parser as the cookie "_ga".
+            if verdict == _ALLOW and not name and self._verdict(pair, allowed) != _ALLOW:
+                verdict = _UNKNOWN
+            if verdict == _ALLOW or (verdict == _UNKNOWN and self.unknown == "allow"):
+                kept.append(pair)
+                continue
+            changed = True
+            self._report("request-cookie", name, pair, path)
+            entry = self.registry.match(name) if verdict == _REFUSE else None
+            if entry is not None and name not in purged:
+                purged.add(name)
+                purge.extend(self._deletions(name, entry.path, entry.domain, host))
+        if self.report_only:
+            return Decision(self, consent, accepted, cookie, False, (), path)
+        cookie_out = "; ".join(kept) if changed else cookie
+        return Decision(self, consent, accepted, cookie_out or None, changed, tuple(purge), path)
+
+    def _consent_from(self, pairs: Sequence[tuple[str, str]]) -> Consent | None:
+        values = [pair.partition("=")[2] for name, pair in pairs if name == self.cookie_name]
+        if not values:
+            return None
+        found = [c for c in map(self.codec.decode, dict.fromkeys(values)) if c is not None]
+        if len(found) <= 1:
+            return found[0] if found else None
+        # Several valid consent cookies (one may be tossed from a sibling subdomain): keep
+        # only what all of them accept, so a planted cookie can narrow consent, never widen it.
+        narrowest = min(found, key=lambda c: len(c.accepted))
+        common = frozenset.intersection(*(c.accepted for c in found))
+        return replace(narrowest, accepted=common)
+
+    def _verdict(self, name: str, allowed: frozenset[str]) -> int:
+        if name == self.cookie_name:
+            return _ALLOW
+        entry = self.registry.match(name)
+        if entry is None:
+            return _UNKNOWN
+        return _ALLOW if entry.category in allowed else _REFUSE
+
+    def _deletions(self, name: str, path: str, domain: str | None, host: str) -> tuple[str, ...]:
+        key = (name, host)
+        cached = self._purge_cache.get(key)
+        if cached is None:
+            domains = (None,) if name.startswith("__Host-") else purge_domains(host, domain)
+            cached = tuple(deletion_header(name, path=path, domain=d) for d in domains)
+            if len(self._purge_cache) >= 4096:
+                self._purge_cache.clear()
+            self._purge_cache[key] = cached
+        return cached
+
+    def _report(self, kind: Literal["set-cookie", "request-cookie", "ignored"], name: str,
+                header: str, path: str) -> None:
+        entry = self.registry.match(name)
+        category = entry.category if entry is not None else None
+        if category is None and kind == "set-cookie" and name not in self._logged_unknown:
+            if len(self._logged_unknown) < 10000:
+                self._logged_unknown.add(name)
+            logger.warning("undeclared cookie %r %s (unknown=%r); declare it in the registry",
+                           name, "reported" if self.report_only else "blocked", self.unknown)
+        action: Literal["removed", "reported"] = "reported" if self.report_only else "removed"
+        if self.report_only:
+            logger.info("report-only: %s %r (category %s) would be removed on %s",
+                        kind, name, category, path or "a request")
+        if self.on_violation is not None:
+            try:
+                self.on_violation(Violation(kind, name, category, action, header, path))
+            except Exception:
+                logger.exception("on_violation callback failed")
+
+    # -- adapters -----------------------------------------------------------------------------
+
+    def wsgi(self, app: WSGIApp) -> WSGIConsentMiddleware:
+        """Wrap a WSGI application (Flask's ``app.wsgi_app``, Django's ``application``)."""
+        from .wsgi import WSGIConsentMiddleware
+
+        return WSGIConsentMiddleware(app, guard=self)
+
+    def asgi(self, app: ASGIApp) -> ConsentMiddleware:
+        """Wrap an ASGI application (Starlette, FastAPI, Django's ASGI handler)."""
+        from .asgi import ConsentMiddleware
+
+        return ConsentMiddleware(app, guard=self)
+
+    def __repr__(self) -> str:
+        return f"<ConsentGuard {self.registry!r} mode={self.mode!r} unknown={self.unknown!r}>"
+
+
+# Stands for "the consent cookie" in the allowed set; not a valid category name.
+_CONSENT_MARK = "<consent cookie>"
+
+
+class Decision:
+    """What one request may do, as worked out by :meth:`ConsentGuard.decide`.
+
+    :ivar consent: the visitor's valid :class:`Consent`, or ``None`` before any choice.
+    :ivar accepted: the categories accepted for this request (required ones included).
+    :ivar cookie_header: the ``Cookie`` header the app should see (``None``: no cookies).
+    :ivar cookie_changed: whether it differs from what the browser sent.
+    :ivar purge: ``Set-Cookie`` values deleting refused cookies the browser sent.
+    """
+
+    __slots__ = ("_guard", "accepted", "consent", "cookie_changed", "cookie_header", "path",
+                 "purge")
+
+    def __init__(self, guard: ConsentGuard, consent: Consent | None, accepted: frozenset[str],
+                 cookie_header: str | None, cookie_changed: bool, purge: tuple[str, ...],
+                 path: str) -> None:
+        self._guard = guard
+        self.consent = consent
+        self.accepted = accepted
+        self.cookie_header = cookie_header
+        self.cookie_changed = cookie_changed
+        self.purge = purge
+        self.path = path
+
+    def allows(self, category: str) -> bool:
+        """Whether ``category`` is accepted for this request."""
+        return category in self.accepted
+
+    def filter_headers(self, headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+        """Rewrite a response's ``(name, value)`` str headers (WSGI style).
+
+        Removes refused ``Set-Cookie`` headers, appends the purge headers, and marks the
+        response private when a cookie only consent allowed (or a purge) is in it. Other
+        headers, and allowed Set-Cookie headers, pass unchanged and in order.
+        """
+        return self._filter(headers, "set-cookie", "cache-control", _identity, _identity)
+
+    def filter_raw_headers(
+        self, headers: Iterable[tuple[bytes, bytes]]
+    ) -> list[tuple[bytes, bytes]]:
+        """:meth:`filter_headers` for ``(bytes, bytes)`` headers (ASGI style)."""
+        return self._filter(headers, b"set-cookie", b"cache-control", _latin1, _to_latin1)
+
+    def _filter(self, headers: Iterable[tuple[H, H]], set_cookie: H, cache_control: H,
+                decode: Callable[[H], str], encode: Callable[[str], H]) -> list[tuple[H, H]]:
+        guard = self._guard
+        out: list[tuple[H, H]] = []
+        personal = bool(self.purge)
+        cache_at: list[int] = []
+        for header in headers:
+            name = header[0].lower()
+            if name == cache_control:
+                cache_at.append(len(out))
+            elif name == set_cookie:
+                keep, consent_dependent = self._check_set_cookie(decode(header[1]))
+                personal = personal or consent_dependent
+                if not keep and not guard.report_only:
+                    continue
+            out.append(header)
+        if guard.report_only:
+            return out
+        for value in self.purge:
+            out.append((encode("Set-Cookie"), encode(value)))
+        if personal and guard.cache_control:
+            _make_private(out, cache_at, decode, encode)
+        return out
+
+    def _check_set_cookie(self, value: str) -> tuple[bool, bool]:
+        """(may it pass, does it make the response visitor-specific)."""
+        guard = self._guard
+        name = set_cookie_name(value)
+        if name is None:  # a browser ignores it whatever we do; drop it for other clients
+            guard._report("ignored", "", value, self.path)
+            return False, False
+        verdict = guard._verdict(name, self.accepted | {_CONSENT_MARK})
+        if verdict == _ALLOW:
+            entry = guard.registry.match(name)
+            return True, entry is not None and entry.category not in guard.registry.required
+        if verdict == _UNKNOWN and guard.unknown == "allow":
+            return True, True
+        if is_deletion(value, guard.clock()):
+            return True, False
+        if verdict == _UNKNOWN and guard.unknown == "raise":
+            raise UndeclaredCookieError(name)
+        guard._report("set-cookie", name, value, self.path)
+        return False, False
+
+
+def _identity(value: str) -> str:
+    return value
+
+
+def _latin1(value: bytes) -> str:
+    return value.decode("latin-1")
+
+
+def _to_latin1(value: str) -> bytes:
+    return value.encode("latin-1")
+
+
+def _make_private(out: list[tuple[H, H]], cache_at: list[int],
+                  decode: Callable[[H], str], encode: Callable[[str], H]) -> None:
+    """Make shared caches keep the response to themselves (RFC 9111 ``private``)."""
+    directives = [d.strip() for i in cache_at for d in decode(out[i][1]).split(",")]
+    lowered = [d.split("=", 1)[0].strip().lower() for d in directives]
+    if "private" in lowered or "no-store" in lowered:
+        return
+    if not cache_at:
+        out.append((encode("Cache-Control"), encode("private")))
+        return
+    # public and s-maxage would contradict private: drop them, keep the rest.
+    kept: list[str] = [d for d, low in zip(directives, lowered, strict=True)
+                       if d and low not in ("public", "s-maxage")]
+    first = cache_at[0]
+    out[first] = (out[first][0], encode(", ".join([*kept, "private"])))
+    for i in reversed(cache_at[1:]):
+        del out[i]

@@ -1,0 +1,593 @@
+"""Declaring cookies: :class:`Category`, :class:`Cookie` and :class:`Registry`.
+
+A registry is validated and compiled once, when it is built; matching a cookie name
+afterwards is a dictionary lookup (exact names) or one compiled regular expression
+(``*`` patterns), memoised per name.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+import sys
+from collections.abc import Iterable, Mapping
+from dataclasses import KW_ONLY, MISSING, dataclass
+from pathlib import Path
+from typing import Any, Literal, cast
+
+from .exceptions import RegistryError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+__all__ = ["STORAGES", "Category", "Cookie", "Registry", "Storage", "parse_duration"]
+
+Storage = Literal["cookie", "localStorage", "sessionStorage"]
+STORAGES: tuple[Storage, ...] = ("cookie", "localStorage", "sessionStorage")
+
+# RFC 6265 token characters (the cookie-name grammar); ``*`` is one of them and is our wildcard.
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_CATEGORY_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+_UNITS = {
+    "second": 1,
+    "minute": 60,
+    "hour": 3600,
+    "day": 86400,
+    "week": 7 * 86400,
+    "month": 30 * 86400,
+    "year": 365 * 86400,
+}
+_DURATION = re.compile(
+    r"\s*(\d+(?:\.\d+)?)\s*(second|minute|hour|day|week|month|year)s?\b", re.IGNORECASE
+)
+
+
+def parse_duration(text: str) -> float | None:
+    """Parse a human duration into seconds, where it can be parsed.
+
+    ``"session"`` (and text starting with it, such as ``"Session (cleared when browser
+    closes)"``) is ``0.0``: the cookie lives until the browser closes. ``"persistent"`` is
+    ``math.inf``. ``"N seconds|minutes|hours|days|weeks|months|years"`` (singular too) is
+    N times the unit, a month counted as 30 days and a year as 365. Anything else
+    (``"Varies"``, ``""``) is ``None``.
+    """
+    lowered = text.strip().lower()
+    if lowered.startswith("session"):
+        return 0.0
+    if lowered.startswith("persistent"):
+        return math.inf
+    match = _DURATION.match(lowered)
+    if match is None:
+        return None
+    return float(match.group(1)) * _UNITS[match.group(2).lower()]
+
+
+@dataclass(frozen=True)
+class Category:
+    """A category of cookies a visitor can accept or refuse.
+
+    :param name: short identifier, lower case (``"analytics"``); what consent records.
+    :param required: cookies the site cannot work without; always accepted, never asked.
+    :param description: one sentence shown to visitors in the banner and the policy.
+    :param title: display name (defaults to the name, capitalised).
+    :param consent_mode: Google Consent Mode v2 signals this category grants
+        (for example ``("analytics_storage",)``); used by the banner.
+    """
+
+    name: str
+    _: KW_ONLY
+    required: bool = False
+    description: str = ""
+    title: str = ""
+    consent_mode: tuple[str, ...] = ()
+
+    @property
+    def label(self) -> str:
+        """The display name: ``title`` or the capitalised name."""
+        return self.title or self.name.capitalize()
+
+
+@dataclass(frozen=True)
+class Cookie:
+    """A cookie (or a localStorage/sessionStorage key) the site uses.
+
+    :param name: the exact name, or a pattern where ``*`` matches any run of characters.
+    :param category: the name of the :class:`Category` it belongs to.
+    :param purpose: why the site stores it, in words for visitors.
+    :param duration: how long it lives, as people write it (``"2 years"``, ``"session"``);
+        :attr:`lifetime` is the parsed number of seconds, when it can be parsed.
+    :param provider: who sets it, when that is not the site itself (``"Google Analytics"``).
+    :param storage: ``"cookie"`` (default), ``"localStorage"`` or ``"sessionStorage"``.
+        Storage keys are declared and listed, and cleared by the banner script, but never
+        matched against ``Set-Cookie``.
+    :param domain: the ``Domain`` the cookie is set with, when it lives on a parent
+        domain (needed to delete it).
+    :param path: the ``Path`` the cookie is set with (default ``"/"``).
+    :param third_party: whether a third party sets or reads it (shown in the policy;
+        defaults to true when a provider is given).
+    """
+
+    name: str
+    _: KW_ONLY
+    category: str
+    purpose: str = ""
+    duration: str = ""
+    provider: str = ""
+    storage: Storage = "cookie"
+    domain: str | None = None
+    path: str = "/"
+    third_party: bool | None = None
+
+    @property
+    def is_pattern(self) -> bool:
+        """Whether the name contains a ``*`` wildcard."""
+        return "*" in self.name
+
+    @property
+    def weight(self) -> int:
+        """The number of literal characters in the name: longer wins among patterns."""
+        return len(self.name) - self.name.count("*")
+
+    @property
+    def lifetime(self) -> float | None:
+        """:attr:`duration` in seconds (``0.0`` session, ``inf`` persistent), or ``None``."""
+        return parse_duration(self.duration)
+
+    @property
+    def is_third_party(self) -> bool:
+        """Whether the policy lists it as third party."""
+        return self.third_party if self.third_party is not None else bool(self.provider)
+
+    def matches(self, name: str) -> bool:
+        """Whether ``name`` is this entry's name, or matches its pattern."""
+        if not self.is_pattern:
+            return name == self.name
+        return _pattern_regex(self.name).fullmatch(name) is not None
+
+
+def _pattern_regex(pattern: str) -> re.Pattern[str]:
+    return re.compile(".*".join(re.escape(part) for part in pattern.split("*")), re.DOTALL)
+
+
+def patterns_overlap(a: str, b: str) -> bool:
+    """Whether some name matches both ``*`` patterns ``a`` and ``b``."""
+    # Dynamic programme over positions: a '*' either stops or swallows one character of
+    # the other pattern (a literal or the other pattern's own '*').
+    memo: dict[tuple[int, int], bool] = {}
+
+    def go(i: int, j: int) -> bool:
+        key = (i, j)
+        if key in memo:
+            return memo[key]
+        if i == len(a) and j == len(b):
+            result = True
+        elif i < len(a) and a[i] == "*":
+            result = go(i + 1, j) or (j < len(b) and go(i, j + 1))
+        elif j < len(b) and b[j] == "*":
+            result = go(i, j + 1) or (i < len(a) and go(i + 1, j))
+        else:
+            result = i < len(a) and j < len(b) and a[i] == b[j] and go(i + 1, j + 1)
+        memo[key] = result
+        return result
+
+    return go(0, 0)
+
+
+class Registry:
+    """Every cookie and storage key a site uses, by category. Immutable once built.
+
+    :param categories: the categories; at least one must be ``required``.
+    :param cookies: the declared cookies and storage keys.
+    :param version: optional label of the policy revision (a date, say); changing it
+        makes every stored consent lapse, so visitors are asked again.
+    :param source: where the registry came from, used in error messages.
+    :raises RegistryError: when a declaration is invalid; the message names the entry
+        and the fix.
+
+    ``Registry.load("cookies.toml")`` reads the same structure from TOML or JSON.
+    """
+
+    __slots__ = (
+        "_cache",
+        "_exact",
+        "_pattern_entries",
+        "_pattern_regex",
+        "categories",
+        "cookies",
+        "required",
+        "revisions",
+        "source",
+        "version",
+    )
+
+    categories: tuple[Category, ...]
+    cookies: tuple[Cookie, ...]
+    version: str | None
+    source: str | None
+    required: frozenset[str]
+    revisions: Mapping[str, str]
+
+    def __init__(
+        self,
+        categories: Iterable[Category],
+        cookies: Iterable[Cookie] = (),
+        *,
+        version: str | None = None,
+        source: str | None = None,
+    ) -> None:
+        self.categories = tuple(categories)
+        self.cookies = tuple(cookies)
+        self.version = version
+        self.source = source
+        self._validate()
+        self.required = frozenset(c.name for c in self.categories if c.required)
+        self.revisions = self._compute_revisions()
+        self._compile()
+
+    # -- building ---------------------------------------------------------------------------
+
+    @classmethod
+    def load(cls, path: str | Path) -> Registry:
+        """Load a registry from a ``.toml`` or ``.json`` file.
+
+        :raises RegistryError: when the file cannot be read or parsed, or declares
+            something invalid; the message names the file and the entry.
+        """
+        path = Path(path)
+        source = str(path)
+        suffix = path.suffix.lower()
+        if suffix not in (".toml", ".json"):
+            raise RegistryError(
+                f"unsupported file type {suffix or '(none)'!r}.",
+                source=source,
+                fix="use a .toml or .json file with the schema from the README.",
+            )
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise RegistryError(
+                f"cannot read the file ({exc}).",
+                source=source,
+                fix="check the path and that the file is UTF-8 text.",
+            ) from exc
+        return cls.loads(text, format="toml" if suffix == ".toml" else "json", source=source)
+
+    @classmethod
+    def loads(
+        cls, text: str, *, format: Literal["toml", "json"], source: str | None = None
+    ) -> Registry:
+        """Build a registry from TOML or JSON text (see :meth:`load`)."""
+        try:
+            data: Any = tomllib.loads(text) if format == "toml" else json.loads(text)
+        except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
+            raise RegistryError(
+                f"the file is not valid {format.upper()}: {exc}.",
+                source=source,
+                fix=f"correct the {format.upper()} syntax at the position given.",
+            ) from exc
+        return cls.from_dict(data, source=source)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], *, source: str | None = None) -> Registry:
+        """Build a registry from the parsed file structure (the schema in the README)."""
+        if not isinstance(data, Mapping):
+            raise RegistryError(
+                "the top level must be a table/object.", source=source,
+                fix="start the file with [categories.<name>] tables and [[cookies]] entries.",
+            )
+        unknown_keys = set(data) - {"version", "categories", "cookies"}
+        if unknown_keys:
+            raise RegistryError(
+                f"unknown top-level key(s) {sorted(unknown_keys)}.",
+                source=source,
+                fix="only 'version', 'categories' and 'cookies' are allowed at the top level.",
+            )
+        version = data.get("version")
+        if version is not None and not isinstance(version, str):
+            if hasattr(version, "isoformat"):  # TOML reads a bare date as a date
+                version = version.isoformat()
+            else:
+                raise RegistryError("'version' must be a string.", source=source,
+                                    fix='write version = "2026-04-20".')
+        raw_categories = data.get("categories", {})
+        if not isinstance(raw_categories, Mapping):
+            raise RegistryError(
+                "'categories' must be a table of tables.",
+                source=source,
+                fix="declare each category as [categories.<name>].",
+            )
+        categories = []
+        for index, (name, fields) in enumerate(raw_categories.items()):
+            fields = _check_fields(fields, _CATEGORY_FIELDS, source, index, str(name), "category")
+            categories.append(Category(str(name), **fields))
+        raw_cookies = data.get("cookies", [])
+        if not isinstance(raw_cookies, list):
+            raise RegistryError(
+                "'cookies' must be a list.", source=source,
+                fix="declare each cookie as a [[cookies]] entry.",
+            )
+        cookies = []
+        for index, fields in enumerate(raw_cookies):
+            name = fields.get("name") if isinstance(fields, Mapping) else None
+            if not isinstance(name, str):
+                raise RegistryError(
+                    "the entry has no 'name' string.", source=source, index=index,
+                    fix='give every [[cookies]] entry a name = "...".',
+                )
+            fields = _check_fields(fields, _COOKIE_FIELDS, source, index, name, "cookie")
+            cookies.append(Cookie(**fields))
+        return cls(categories, cookies, version=version, source=source)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The registry in the file schema (what :meth:`from_dict` reads back)."""
+        out: dict[str, Any] = {}
+        if self.version is not None:
+            out["version"] = self.version
+        out["categories"] = {
+            c.name: _non_default(c, skip=("name",)) for c in self.categories
+        }
+        out["cookies"] = [_non_default(c) for c in self.cookies]
+        return out
+
+    # -- validation -------------------------------------------------------------------------
+
+    def _error(self, problem: str, *, index: int | None = None, entry: str | None = None,
+               fix: str | None = None) -> RegistryError:
+        return RegistryError(problem, source=self.source, index=index, entry=entry, fix=fix)
+
+    def _validate(self) -> None:
+        names: dict[str, int] = {}
+        for index, category in enumerate(self.categories):
+            if not isinstance(category, Category):
+                raise self._error(
+                    f"categories must be Category objects, not {type(category).__name__}.",
+                    index=index, fix="use Category(name, ...).")
+            if not _CATEGORY_NAME.fullmatch(category.name):
+                raise self._error(
+                    "a category name must be lower-case letters, digits, '-' or '_'.",
+                    index=index, entry=category.name,
+                    fix="rename it, for example 'analytics'; put the display name in 'title'.",
+                )
+            if category.name in names:
+                raise self._error("the category is declared twice.", index=index,
+                                  entry=category.name, fix="remove one of the declarations.")
+            names[category.name] = index
+        if not any(c.required for c in self.categories):
+            raise self._error(
+                "no category is required.",
+                fix="mark the category of the cookies the site cannot work without with "
+                "required = true (usually 'essential').",
+            )
+        seen: dict[tuple[str, str], int] = {}
+        for index, cookie in enumerate(self.cookies):
+            if not isinstance(cookie, Cookie):
+                raise self._error(f"cookies must be Cookie objects, not {type(cookie).__name__}.",
+                                  index=index, fix="use Cookie(name, category=...).")
+            self._validate_cookie(index, cookie, names)
+            kind = "cookie" if cookie.storage == "cookie" else "storage"
+            key = (kind, cookie.name)
+            if key in seen:
+                other = self.cookies[seen[key]]
+                where = (f"in category {other.category!r}" if other.category != cookie.category
+                         else "in the same category")
+                raise self._error(
+                    f"the name is already declared by entry #{seen[key]} {where}.",
+                    index=index, entry=cookie.name,
+                    fix="declare each name once, in the one category it belongs to.",
+                )
+            seen[key] = index
+        self._check_pattern_clashes()
+
+    def _validate_cookie(self, index: int, cookie: Cookie, categories: Mapping[str, int]) -> None:
+        name = cookie.name
+        if cookie.storage not in STORAGES:
+            raise self._error(
+                f"storage must be one of {', '.join(STORAGES)}, not {cookie.storage!r}.",
+                index=index, entry=name, fix="write storage = \"cookie\" (or leave it out).",
+            )
+        if cookie.storage == "cookie":
+            if not isinstance(name, str) or not _TOKEN.fullmatch(name):
+                raise self._error(
+                    "this is not a valid cookie name (RFC 6265 token: letters, digits and "
+                    "!#$%&'*+-.^_`|~; no spaces, '=', ';', ',' or quotes).",
+                    index=index, entry=name,
+                    fix="use the exact name the Set-Cookie header carries, with '*' for a "
+                    "varying part.",
+                )
+        elif not isinstance(name, str) or not name or _CONTROL.search(name):
+            raise self._error(
+                "a storage key must be a non-empty string without control characters.",
+                index=index, entry=name, fix="use the key exactly as the script stores it.",
+            )
+        if name.strip("*") == "":
+            raise self._error(
+                "a name made only of '*' would match every cookie.",
+                index=index, entry=name,
+                fix="use unknown='allow' to let undeclared cookies through instead.",
+            )
+        if cookie.category not in categories:
+            known = ", ".join(sorted(categories))
+            raise self._error(
+                f"unknown category {cookie.category!r}.",
+                index=index, entry=name,
+                fix=f"use one of: {known}; or declare [categories.{cookie.category}].",
+            )
+        for attribute in ("purpose", "duration", "provider", "path"):
+            if not isinstance(getattr(cookie, attribute), str):
+                raise self._error(f"'{attribute}' must be a string.", index=index, entry=name,
+                                  fix=f'write {attribute} = "...".')
+        if not cookie.path.startswith("/"):
+            raise self._error("'path' must start with '/'.", index=index, entry=name,
+                              fix='write path = "/" or the path the cookie is set with.')
+        if cookie.domain is not None and (
+            not isinstance(cookie.domain, str)
+            or not re.fullmatch(r"\.?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*", cookie.domain)
+        ):
+            raise self._error("'domain' must be a host name such as '.example.com'.",
+                              index=index, entry=name,
+                              fix="write the Domain attribute the cookie is set with.")
+
+    def _check_pattern_clashes(self) -> None:
+        by_weight: dict[tuple[str, int], list[int]] = {}
+        for index, cookie in enumerate(self.cookies):
+            if cookie.is_pattern:
+                kind = "cookie" if cookie.storage == "cookie" else "storage"
+                by_weight.setdefault((kind, cookie.weight), []).append(index)
+        for group in by_weight.values():
+            for i, first in enumerate(group):
+                a = self.cookies[first]
+                for second in group[i + 1:]:
+                    b = self.cookies[second]
+                    if a.category != b.category and patterns_overlap(a.name, b.name):
+                        raise self._error(
+                            f"the pattern overlaps {a.name!r} (entry #{first}, category "
+                            f"{a.category!r}) with the same weight, so a name matching both "
+                            "has no clear category.",
+                            index=second, entry=b.name,
+                            fix="make one pattern more specific (more literal characters), "
+                            "or declare the overlapping names exactly.",
+                        )
+
+    # -- compiled lookups -------------------------------------------------------------------
+
+    def _compute_revisions(self) -> dict[str, str]:
+        revisions = {}
+        for category in self.categories:
+            declared = sorted(
+                (c.storage, c.name, c.provider, c.domain or "")
+                for c in self.cookies if c.category == category.name
+            )
+            digest = hashlib.sha256(json.dumps(declared).encode()).hexdigest()
+            revisions[category.name] = digest[:8]
+        return revisions
+
+    def _compile(self) -> None:
+        self._exact: dict[str, Cookie] = {}
+        patterns: list[Cookie] = []
+        for cookie in self.cookies:
+            if cookie.storage != "cookie":
+                continue
+            if cookie.is_pattern:
+                patterns.append(cookie)
+            else:
+                self._exact[cookie.name] = cookie
+        # Heaviest first (stable: declaration order among equals); the alternation tries
+        # alternatives in order, so the first group that matches is the winner.
+        patterns.sort(key=lambda c: -c.weight)
+        self._pattern_entries = tuple(patterns)
+        self._pattern_regex = (
+            re.compile("|".join(f"({_pattern_regex(c.name).pattern})" for c in patterns), re.DOTALL)
+            if patterns else None
+        )
+        self._cache: dict[str, Cookie | None] = {}
+
+    def match(self, name: str) -> Cookie | None:
+        """The declared cookie entry that governs the cookie ``name``, or ``None``.
+
+        Exact names win over patterns; among patterns the one with the most literal
+        characters wins. Storage keys are never matched.
+        """
+        try:
+            return self._cache[name]
+        except KeyError:
+            pass
+        found = self._exact.get(name)
+        if found is None and self._pattern_regex is not None:
+            m = self._pattern_regex.fullmatch(name)
+            if m is not None and m.lastindex is not None:
+                found = self._pattern_entries[m.lastindex - 1]
+        if len(self._cache) >= 8192:  # bounded: names come from the outside world
+            self._cache.clear()
+        self._cache[name] = found
+        return found
+
+    def category(self, name: str) -> Category:
+        """The category called ``name``; :class:`KeyError` if there is none."""
+        for category in self.categories:
+            if category.name == name:
+                return category
+        raise KeyError(name)
+
+    @property
+    def category_names(self) -> tuple[str, ...]:
+        """The category names, in declaration order."""
+        return tuple(c.name for c in self.categories)
+
+    def cookies_in(self, category: str) -> tuple[Cookie, ...]:
+        """The entries (cookies and storage keys) declared under ``category``."""
+        return tuple(c for c in self.cookies if c.category == category)
+
+    def __repr__(self) -> str:
+        return (f"<Registry {len(self.categories)} categories, {len(self.cookies)} entries"
+                f"{f', version {self.version!r}' if self.version else ''}>")
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Registry):
+            return NotImplemented
+        return (self.categories, self.cookies, self.version) == (
+            other.categories, other.cookies, other.version)
+
+    def __hash__(self) -> int:
+        return hash((self.categories, self.cookies, self.version))
+
+
+_CATEGORY_FIELDS = {"required": bool, "description": str, "title": str, "consent_mode": list}
+_COOKIE_FIELDS = {
+    "name": str, "category": str, "purpose": str, "duration": str, "provider": str,
+    "storage": str, "domain": str, "path": str, "third_party": bool,
+}
+
+
+def _check_fields(
+    fields: Any, allowed: Mapping[str, type], source: str | None, index: int, name: str, what: str
+) -> dict[str, Any]:
+    if not isinstance(fields, Mapping):
+        raise RegistryError(f"the {what} must be a table/object.", source=source, index=index,
+                            entry=name, fix=f"write its fields under the {what} entry.")
+    out: dict[str, Any] = {}
+    for key, value in fields.items():
+        expected = allowed.get(key)
+        if expected is None:
+            raise RegistryError(
+                f"unknown field {key!r}.", source=source, index=index, entry=name,
+                fix=f"a {what} may have: {', '.join(sorted(allowed))}.",
+            )
+        if not isinstance(value, expected):
+            raise RegistryError(
+                f"field {key!r} must be a {_TYPE_WORDS[expected]}, not {type(value).__name__}.",
+                source=source, index=index, entry=name,
+                fix=f"write {key} = {_TYPE_EXAMPLES[expected]}.",
+            )
+        out[key] = tuple(cast(list[Any], value)) if expected is list else value
+    if what == "cookie" and "category" not in out:
+        raise RegistryError("the entry has no category.", source=source, index=index, entry=name,
+                            fix='add category = "essential" (or the category it belongs to).')
+    if what == "cookie" and out.get("storage", "cookie") not in STORAGES:
+        raise RegistryError(
+            f"storage must be one of {', '.join(STORAGES)}, not {out['storage']!r}.",
+            source=source, index=index, entry=name,
+            fix='write storage = "cookie", "localStorage" or "sessionStorage".',
+        )
+    return out
+
+
+_TYPE_WORDS = {bool: "boolean", str: "string", list: "list"}
+_TYPE_EXAMPLES = {bool: "true", str: '"..."', list: '["..."]'}
+
+
+def _non_default(obj: Category | Cookie, skip: tuple[str, ...] = ()) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, spec in type(obj).__dataclass_fields__.items():
+        if name == "_" or name in skip:
+            continue
+        value = getattr(obj, name)
+        if spec.default is not MISSING and value == spec.default:
+            continue
+        out[name] = list(value) if isinstance(value, tuple) else value
+    return out
