@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import TYPE_CHECKING, Any
 
+from .endpoint import is_endpoint_path, serve_asgi
+
 if TYPE_CHECKING:
     from .guard import ConsentGuard
 
@@ -41,7 +43,6 @@ class ConsentMiddleware:
     def __init__(self, app: ASGIApp, *, guard: ConsentGuard) -> None:
         self.app = app
         self.guard = guard
-        self.endpoint = guard.endpoint
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -60,8 +61,9 @@ class ConsentMiddleware:
             elif name == b"dnt":
                 dnt = value.decode("latin-1")
         path = scope.get("path", "")
+        cookie = "; ".join(cookies) if cookies else None
         decision = self.guard.decide(
-            "; ".join(cookies) if cookies else None,
+            cookie,
             host=host or _server_host(scope),
             gpc=gpc == "1",
             dnt=dnt == "1",
@@ -79,12 +81,11 @@ class ConsentMiddleware:
         state["consent"] = decision.consent
         state["consent_decision"] = decision
 
-        if (self.endpoint is not None and scope["type"] == "http"
-                and _endpoint_path(scope) == self.endpoint):
-            from .endpoint import serve_asgi
-
-            await serve_asgi(self.guard, decision, scope, receive, send)
-            return
+        if scope["type"] == "http":
+            app_path = _endpoint_path(scope)
+            if is_endpoint_path(self.guard, app_path):
+                await serve_asgi(self.guard, decision, scope, receive, send, app_path, cookie)
+                return
 
         async def guarded_send(message: Message) -> None:
             if message["type"] in _HEADER_MESSAGES:

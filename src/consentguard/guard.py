@@ -24,8 +24,10 @@ from .exceptions import UndeclaredCookieError
 from .registry import Registry
 
 if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIApplication
+
     from .asgi import ASGIApp, ConsentMiddleware
-    from .wsgi import WSGIApp, WSGIConsentMiddleware
+    from .wsgi import WSGIConsentMiddleware
 
 __all__ = ["ConsentGuard", "Decision", "Mode", "Unknown", "Violation"]
 
@@ -91,6 +93,8 @@ class ConsentGuard:
     :param gpc_overrides_consent: when true, GPC denies those categories even after an
         explicit opt-in (default false: the explicit choice wins).
     :param honor_dnt: treat ``DNT: 1`` like ``Sec-GPC: 1`` (default false; DNT is deprecated).
+    :param gpc_json: serve ``/.well-known/gpc.json`` (``{"gpc": true}``) declaring that
+        the site honours GPC; a date string (``"2026-04-20"``) adds it as ``lastUpdate``.
     :param cache_control: add ``Cache-Control: private`` to responses carrying a cookie
         that only consent allowed, or purge headers (default true).
     :param cookie_secure: the consent cookie's ``Secure`` flag (default true).
@@ -116,6 +120,7 @@ class ConsentGuard:
         gpc_categories: Iterable[str] = ("marketing",),
         gpc_overrides_consent: bool = False,
         honor_dnt: bool = False,
+        gpc_json: bool | str = False,
         cache_control: bool = True,
         cookie_secure: bool = True,
         cookie_samesite: Literal["Lax", "Strict", "None"] = "Lax",
@@ -143,6 +148,7 @@ class ConsentGuard:
         self.on_consent = on_consent
         self.gpc_overrides_consent = gpc_overrides_consent
         self.honor_dnt = honor_dnt
+        self.gpc_json = gpc_json
         self.cache_control = cache_control
         self.cookie_secure = cookie_secure
         self.cookie_samesite = cookie_samesite
@@ -301,7 +307,7 @@ class ConsentGuard:
 
     # -- adapters -----------------------------------------------------------------------------
 
-    def wsgi(self, app: WSGIApp) -> WSGIConsentMiddleware:
+    def wsgi(self, app: WSGIApplication) -> WSGIConsentMiddleware:
         """Wrap a WSGI application (Flask's ``app.wsgi_app``, Django's ``application``)."""
         from .wsgi import WSGIConsentMiddleware
 
@@ -348,6 +354,11 @@ class Decision:
     def allows(self, category: str) -> bool:
         """Whether ``category`` is accepted for this request."""
         return category in self.accepted
+
+    @property
+    def needs_consent(self) -> bool:
+        """Whether the banner should ask: no choice yet, or a category changed since."""
+        return self.consent is None or self.consent.needs_consent
 
     def filter_headers(self, headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
         """Rewrite a response's ``(name, value)`` str headers (WSGI style).

@@ -8,24 +8,17 @@ legacy ``write()`` callable is the server's own.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from types import TracebackType
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING
+
+from .endpoint import is_endpoint_path, serve_wsgi
 
 if TYPE_CHECKING:
+    from _typeshed import OptExcInfo
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
     from .guard import ConsentGuard
 
-__all__ = ["ENVIRON_CONSENT", "ENVIRON_DECISION", "StartResponse", "WSGIApp",
-           "WSGIConsentMiddleware"]
-
-ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
-
-
-class StartResponse(Protocol):
-    def __call__(self, status: str, headers: list[tuple[str, str]],
-                 exc_info: ExcInfo | None = ..., /) -> Callable[[bytes], object]: ...
-
-
-WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+__all__ = ["ENVIRON_CONSENT", "ENVIRON_DECISION", "WSGIConsentMiddleware"]
 
 ENVIRON_CONSENT = "consentguard.consent"
 ENVIRON_DECISION = "consentguard.decision"
@@ -39,14 +32,14 @@ class WSGIConsentMiddleware:
     in ``environ["consentguard.decision"]``.
     """
 
-    def __init__(self, app: WSGIApp, *, guard: ConsentGuard) -> None:
+    def __init__(self, app: WSGIApplication, *, guard: ConsentGuard) -> None:
         self.app = app
         self.guard = guard
-        self.endpoint = guard.endpoint
 
-    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        cookie = environ.get("HTTP_COOKIE")
         decision = self.guard.decide(
-            environ.get("HTTP_COOKIE"),
+            cookie,
             host=environ.get("HTTP_HOST") or environ.get("SERVER_NAME", ""),
             gpc=environ.get("HTTP_SEC_GPC") == "1",
             dnt=environ.get("HTTP_DNT") == "1",
@@ -60,13 +53,11 @@ class WSGIConsentMiddleware:
         environ[ENVIRON_CONSENT] = decision.consent
         environ[ENVIRON_DECISION] = decision
 
-        if self.endpoint is not None and environ.get("PATH_INFO") == self.endpoint:
-            from .endpoint import serve_wsgi
-
-            return serve_wsgi(self.guard, decision, environ, start_response)
+        if is_endpoint_path(self.guard, environ.get("PATH_INFO", "")):
+            return serve_wsgi(self.guard, decision, environ, start_response, cookie)
 
         def guarded_start_response(
-            status: str, headers: list[tuple[str, str]], exc_info: ExcInfo | None = None
+            status: str, headers: list[tuple[str, str]], exc_info: OptExcInfo | None = None, /
         ) -> Callable[[bytes], object]:
             filtered = decision.filter_headers(headers)
             if exc_info is None:
