@@ -178,7 +178,7 @@ def handle(guard: ConsentGuard, decision: Decision, request: EndpointRequest,
     headers += [("Set-Cookie", h) for h in redone.purge]
     if guard.on_consent is not None and redone.consent is not None:
         _record(guard, redone.consent, accepted, withdraw=withdraw, gpc=gpc)
-    if is_json:
+    if is_json or "application/json" in request.headers.get("accept", ""):
         return _json_response(200, state(guard, redone, gpc=gpc), headers)
     location = safe_next(_first(form.get("next")))
     return EndpointResponse(303, [("Location", location), _NO_STORE, *headers])

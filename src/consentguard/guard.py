@@ -171,8 +171,6 @@ class ConsentGuard:
                 logger.warning(
                     "%s is %d days: regulators (CNIL) expect a stored choice to be renewed "
                     "within 13 months.", label, seconds // 86400)
-        # The guard's own cookie is always allowed and always visible to the app.
-        self._base_accepted = registry.required | {_CONSENT_MARK}
         self._logged_unknown: set[str] = set()
         self._purge_cache: dict[tuple[str, str], tuple[str, ...]] = {}
 
@@ -229,8 +227,7 @@ class ConsentGuard:
         """
         pairs = cookie_pairs(cookie) if cookie else []
         consent = self._consent_from(pairs)
-        accepted = self.accepted_categories(consent, gpc=gpc, dnt=dnt)
-        allowed = accepted | {_CONSENT_MARK}
+        allowed = self.accepted_categories(consent, gpc=gpc, dnt=dnt)
         kept: list[str] = []
         purge: list[str] = []
         purged: set[str] = set()
@@ -250,9 +247,9 @@ class ConsentGuard:
                 purged.add(name)
                 purge.extend(self._deletions(name, entry.path, entry.domain, host))
         if self.report_only:
-            return Decision(self, consent, accepted, cookie, False, (), path)
+            return Decision(self, consent, allowed, cookie, False, (), path)
         cookie_out = "; ".join(kept) if changed else cookie
-        return Decision(self, consent, accepted, cookie_out or None, changed, tuple(purge), path)
+        return Decision(self, consent, allowed, cookie_out or None, changed, tuple(purge), path)
 
     def _consent_from(self, pairs: Sequence[tuple[str, str]]) -> Consent | None:
         values = [pair.partition("=")[2] for name, pair in pairs if name == self.cookie_name]
@@ -268,7 +265,7 @@ class ConsentGuard:
         return replace(narrowest, accepted=common)
 
     def _verdict(self, name: str, allowed: frozenset[str]) -> int:
-        if name == self.cookie_name:
+        if name == self.cookie_name:  # our own cookie: always allowed, always visible
             return _ALLOW
         entry = self.registry.match(name)
         if entry is None:
@@ -321,10 +318,6 @@ class ConsentGuard:
 
     def __repr__(self) -> str:
         return f"<ConsentGuard {self.registry!r} mode={self.mode!r} unknown={self.unknown!r}>"
-
-
-# Stands for "the consent cookie" in the allowed set; not a valid category name.
-_CONSENT_MARK = "<consent cookie>"
 
 
 class Decision:
@@ -406,7 +399,7 @@ class Decision:
         if name is None:  # a browser ignores it whatever we do; drop it for other clients
             guard._report("ignored", "", value, self.path)
             return False, False
-        verdict = guard._verdict(name, self.accepted | {_CONSENT_MARK})
+        verdict = guard._verdict(name, self.accepted)
         if verdict == _ALLOW:
             entry = guard.registry.match(name)
             return True, entry is not None and entry.category not in guard.registry.required
