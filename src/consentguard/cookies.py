@@ -2,9 +2,10 @@
 
 Everything here works on ``str`` header values (bytes decode losslessly as latin-1) and
 knows nothing of WSGI or ASGI. Filtering must see cookie names exactly as a browser
-does, so this follows the parsing algorithms of RFC 6265bis (§5.6 "Storage Model",
-§5.7 "The Set-Cookie Header Field" and §5.1.1 "Dates") rather than a value-decoding
-parser such as ``http.cookies`` or werkzeug's ``parse_cookie``.
+does, so this follows the user-agent algorithms of RFC 6265bis (section numbers of
+draft-ietf-httpbis-rfc6265bis-15 and later: §5.1.1 "Dates", §5.6 "The Set-Cookie Header
+Field", §5.7 "Storage Model") rather than a value-decoding parser such as
+``http.cookies`` or werkzeug's ``parse_cookie``.
 """
 
 from __future__ import annotations
@@ -12,8 +13,6 @@ from __future__ import annotations
 import calendar
 import re
 from collections.abc import Iterable
-
-from werkzeug.http import dump_cookie
 
 __all__ = [
     "cookie_pairs",
@@ -24,10 +23,10 @@ __all__ = [
     "set_cookie_name",
 ]
 
-# RFC 6265bis §5.7 step 1: a CTL other than HTAB makes the browser ignore the header.
+# RFC 6265bis §5.6 step 1: a CTL other than HTAB makes the browser ignore the header.
 _FORBIDDEN_CTL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 _WSP = " \t"
-# §5.7: name + value over 4096 octets, or an attribute value over 1024, is ignored.
+# §5.6: name + value over 4096 octets, or an attribute value over 1024, is ignored.
 _MAX_NAME_VALUE = 4096
 _MAX_ATTRIBUTE_VALUE = 1024
 # An Expires this far in the past counts as a deletion whatever the visitor's clock says;
@@ -38,9 +37,12 @@ _EXPIRES_SKEW = 86400.0
 def set_cookie_name(value: str) -> str | None:
     """The name of the cookie a ``Set-Cookie`` header value sets, as a browser reads it.
 
-    Returns ``None`` when a browser ignores the header entirely (a control character,
-    name and value both empty, or name plus value over 4096 octets). A header without
-    ``=`` sets a cookie with an *empty* name (RFC 6265bis §5.7 step 3).
+    Returns ``None`` when a browser ignores the header entirely: a control character
+    other than HTAB (§5.6 step 1), name plus value over 4096 octets (§5.6 step 5), name
+    and value both empty, or a nameless cookie whose value poses as a ``__Secure-`` or
+    ``__Host-`` cookie (§5.7). A header without ``=`` sets a cookie with an *empty*
+    name (§5.6 step 3). Nothing is unquoted; only spaces and tabs around the name are
+    trimmed (§5.6 step 4).
     """
     if _FORBIDDEN_CTL.search(value):
         return None
@@ -50,13 +52,29 @@ def set_cookie_name(value: str) -> str | None:
         name, rest = "", pair
     name = name.strip(_WSP)
     rest = rest.strip(_WSP)
-    if not name and not rest:
+    if not name and (not rest or rest[:9].lower().startswith(_PREFIXES)):
+        # A nameless cookie is sent back as its bare value, so "=__Host-id=1" would reach
+        # servers as the cookie "__Host-id" without the prefix's guarantees; browsers
+        # refuse it (Chromium crbug.com/1345193, then RFC 6265bis §5.7).
         return None
-    if len(name.encode("latin-1", "replace")) + len(rest.encode("latin-1", "replace")) > (
-        _MAX_NAME_VALUE
+    # (A character is at most 4 octets: short pairs need no counting.)
+    if len(name) + len(rest) > _MAX_NAME_VALUE // 4 and (
+        _octets(name) + _octets(rest) > _MAX_NAME_VALUE
     ):
         return None
     return name
+
+
+# Cookie name prefixes (RFC 6265bis §4.1.3), matched case-insensitively as §5.7 does.
+_PREFIXES = ("__secure-", "__host-")
+
+
+def _octets(text: str) -> int:
+    """The length in octets of header text: one per latin-1 character, UTF-8 beyond."""
+    try:
+        return len(text.encode("latin-1"))
+    except UnicodeEncodeError:
+        return len(text.encode("utf-8", "surrogatepass"))
 
 
 def _attributes(value: str) -> Iterable[tuple[str, str]]:
@@ -156,7 +174,9 @@ def cookie_pairs(header: str) -> list[tuple[str, str]]:
 
 
 _HOST = re.compile(r"[a-z0-9-]+(?:\.[a-z0-9-]+)*")
-_MAX_PARENT_DOMAINS = 4
+# Domains tried per cookie: the host and its parents. Beyond this, the ones nearest the
+# root are kept: trackers set their cookies on the registrable domain.
+_MAX_DOMAINS = 4
 
 
 def purge_domains(host: str, declared: str | None = None) -> tuple[str | None, ...]:
@@ -164,8 +184,9 @@ def purge_domains(host: str, declared: str | None = None) -> tuple[str | None, .
 
     ``None`` stands for the host-only cookie (no ``Domain`` attribute). Then the
     declared domain, the host itself and its parent domains down to two labels
-    (``www.shop.example.com`` → ``shop.example.com``, ``example.com``). IP addresses,
-    single-label hosts and malformed Host headers get the host-only deletion only.
+    (``www.shop.example.com`` → ``shop.example.com``, ``example.com``); for a deeper
+    host, the host and the three domains nearest the root. IP addresses, single-label
+    hosts (``localhost``) and malformed Host headers get the host-only deletion only.
     """
     out: list[str | None] = [None]
     if declared:
@@ -174,17 +195,42 @@ def purge_domains(host: str, declared: str | None = None) -> tuple[str | None, .
     name = name.lower().rstrip(".")
     labels = name.split(".")
     if _HOST.fullmatch(name) and len(labels) >= 2 and not labels[-1].isdigit():
-        for i in range(min(len(labels) - 1, _MAX_PARENT_DOMAINS)):
-            domain = ".".join(labels[i:])
-            if domain not in out:
-                out.append(domain)
+        domains = [".".join(labels[i:]) for i in range(len(labels) - 1)]
+        if len(domains) > _MAX_DOMAINS:
+            domains = [domains[0], *domains[1 - _MAX_DOMAINS:]]
+        out.extend(d for d in domains if d not in out)
     return tuple(out)
 
 
 def deletion_header(name: str, *, path: str = "/", domain: str | None = None) -> str:
-    """A ``Set-Cookie`` value that deletes ``name`` at ``path`` (and ``domain``)."""
-    # __Host- and __Secure- cookies are only accepted (and so only replaced) with Secure.
-    secure = name.startswith(("__Host-", "__Secure-"))
-    return dump_cookie(
-        name, "", max_age=0, expires=0, sync_expires=False, path=path, domain=domain, secure=secure
-    )
+    """A ``Set-Cookie`` value that deletes ``name`` at ``path`` (and ``domain``).
+
+    ``name`` is written back exactly as the browser sent it (header text is latin-1,
+    one character per octet), so the deletion hits the cookie the browser holds; text
+    outside latin-1 is written as UTF-8. ``__Host-`` and ``__Secure-`` names (in any
+    case) get ``Secure``: without it a browser refuses to replace them.
+    """
+    secure = name[:9].lower().startswith(_PREFIXES)
+    # werkzeug's dump_cookie would re-encode a latin-1 name as UTF-8 (a different
+    # cookie) and percent-encode the path, so the header is written out here.
+    parts = [f"{_header_text(name)}="]
+    if domain:
+        parts.append(f"Domain={_header_text(domain.lstrip('.'))}")
+    parts.append(f"Expires={_EPOCH}")
+    parts.append("Max-Age=0")
+    if secure:
+        parts.append("Secure")
+    parts.append(f"Path={_header_text(path)}")
+    return "; ".join(parts)
+
+
+_EPOCH = "Thu, 01 Jan 1970 00:00:00 GMT"
+
+
+def _header_text(text: str) -> str:
+    """``text`` as latin-1 header text: kept when it is, else its UTF-8 octets."""
+    try:
+        text.encode("latin-1")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogatepass").decode("latin-1")
+    return text
