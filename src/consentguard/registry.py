@@ -148,35 +148,53 @@ class Cookie:
         """Whether ``name`` is this entry's name, or matches its pattern."""
         if not self.is_pattern:
             return name == self.name
-        return _pattern_regex(self.name).fullmatch(name) is not None
+        return _glob_match(self.name.split("*"), name)
 
 
 def _pattern_regex(pattern: str) -> re.Pattern[str]:
     return re.compile(".*".join(re.escape(part) for part in pattern.split("*")), re.DOTALL)
 
 
+def _glob_match(parts: list[str], name: str) -> bool:
+    """Whether ``name`` matches the pattern split at its ``*`` into ``parts`` (two or more).
+
+    Linear time: the first and last parts anchor the ends, and each middle part is taken
+    at its leftmost place, which is always right when ``*`` is the only wildcard. (A
+    backtracking regex needs polynomial time here, and names come from the outside.)
+    """
+    first, last = parts[0], parts[-1]
+    if len(name) < len(first) + len(last) or not (
+        name.startswith(first) and name.endswith(last)
+    ):
+        return False
+    position, end = len(first), len(name) - len(last)
+    for part in parts[1:-1]:
+        found = name.find(part, position, end)
+        if found < 0:
+            return False
+        position = found + len(part)
+    return True
+
+
 def patterns_overlap(a: str, b: str) -> bool:
     """Whether some name matches both ``*`` patterns ``a`` and ``b``."""
-    # Dynamic programme over positions: a '*' either stops or swallows one character of
-    # the other pattern (a literal or the other pattern's own '*').
-    memo: dict[tuple[int, int], bool] = {}
-
-    def go(i: int, j: int) -> bool:
-        key = (i, j)
-        if key in memo:
-            return memo[key]
-        if i == len(a) and j == len(b):
-            result = True
-        elif i < len(a) and a[i] == "*":
-            result = go(i + 1, j) or (j < len(b) and go(i, j + 1))
-        elif j < len(b) and b[j] == "*":
-            result = go(i, j + 1) or (i < len(a) and go(i + 1, j))
-        else:
-            result = i < len(a) and j < len(b) and a[i] == b[j] and go(i + 1, j + 1)
-        memo[key] = result
-        return result
-
-    return go(0, 0)
+    # Dynamic programme over positions, from the ends backwards: a '*' either stops or
+    # swallows one character of the other pattern (a literal or the other's own '*').
+    # together[i][j]: whether the suffixes a[i:] and b[j:] can match a common name.
+    together = [[False] * (len(b) + 1) for _ in range(len(a) + 1)]
+    for i in range(len(a), -1, -1):
+        for j in range(len(b), -1, -1):
+            if i == len(a) and j == len(b):
+                result = True
+            elif i < len(a) and a[i] == "*":
+                result = together[i + 1][j] or (j < len(b) and together[i][j + 1])
+            elif j < len(b) and b[j] == "*":
+                result = together[i][j + 1] or (i < len(a) and together[i + 1][j])
+            else:
+                result = (i < len(a) and j < len(b) and a[i] == b[j]
+                          and together[i + 1][j + 1])
+            together[i][j] = result
+    return together[0][0]
 
 
 class Registry:
@@ -196,7 +214,9 @@ class Registry:
     __slots__ = (
         "_cache",
         "_exact",
+        "_globs",
         "_pattern_entries",
+        "_pattern_ranks",
         "_pattern_regex",
         "categories",
         "cookies",
@@ -422,9 +442,17 @@ class Registry:
             if not isinstance(getattr(cookie, attribute), str):
                 raise self._error(f"'{attribute}' must be a string.", index=index, entry=name,
                                   fix=f'write {attribute} = "...".')
-        if not cookie.path.startswith("/"):
-            raise self._error("'path' must start with '/'.", index=index, entry=name,
+        if not cookie.path.startswith("/") or _CONTROL.search(cookie.path) or ";" in cookie.path:
+            raise self._error("'path' must start with '/' and hold no ';' or control "
+                              "character.", index=index, entry=name,
                               fix='write path = "/" or the path the cookie is set with.')
+        if (cookie.storage == "cookie" and name[:7].lower() == "__host-"
+                and (cookie.path != "/" or cookie.domain is not None)):
+            # A browser only stores a __Host- cookie with Path=/ and no Domain (RFC 6265bis
+            # §4.1.3.2), and a deletion must name the same path to reach it.
+            raise self._error("a __Host- cookie always has path \"/\" and no domain.",
+                              index=index, entry=name,
+                              fix='remove domain and write path = "/" (or leave it out).')
         if cookie.domain is not None and (
             not isinstance(cookie.domain, str)
             or not re.fullmatch(r"\.?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*", cookie.domain)
@@ -480,11 +508,19 @@ class Registry:
         # Heaviest first (stable: declaration order among equals); the alternation tries
         # alternatives in order, so the first group that matches is the winner.
         patterns.sort(key=lambda c: -c.weight)
-        self._pattern_entries = tuple(patterns)
+        # Patterns with one '*' go into one regex: each alternative matches in linear
+        # time. Those with several would backtrack polynomially on a long hostile name,
+        # so they are matched by _glob_match, keeping their rank in the order above.
+        simple = [(rank, c) for rank, c in enumerate(patterns) if c.name.count("*") == 1]
+        self._pattern_entries = tuple(c for _, c in simple)
+        self._pattern_ranks = tuple(rank for rank, _ in simple)
         self._pattern_regex = (
-            re.compile("|".join(f"({_pattern_regex(c.name).pattern})" for c in patterns), re.DOTALL)
-            if patterns else None
+            re.compile("|".join(f"({_pattern_regex(c.name).pattern})" for _, c in simple),
+                       re.DOTALL)
+            if simple else None
         )
+        self._globs = tuple((rank, c.name.split("*"), c) for rank, c in enumerate(patterns)
+                            if c.name.count("*") > 1)
         self._cache: dict[str, Cookie | None] = {}
 
     def match(self, name: str) -> Cookie | None:
@@ -498,10 +534,19 @@ class Registry:
         except KeyError:
             pass
         found = self._exact.get(name)
-        if found is None and self._pattern_regex is not None:
-            m = self._pattern_regex.fullmatch(name)
-            if m is not None and m.lastindex is not None:
-                found = self._pattern_entries[m.lastindex - 1]
+        if found is None:
+            best = len(self.cookies)
+            if self._pattern_regex is not None:
+                m = self._pattern_regex.fullmatch(name)
+                if m is not None and m.lastindex is not None:
+                    found = self._pattern_entries[m.lastindex - 1]
+                    best = self._pattern_ranks[m.lastindex - 1]
+            for rank, parts, cookie in self._globs:
+                if rank > best:
+                    break
+                if _glob_match(parts, name):
+                    found = cookie
+                    break
         if len(self._cache) >= 8192:  # bounded: names come from the outside world
             self._cache.clear()
         self._cache[name] = found
