@@ -1,0 +1,393 @@
+"""Shared fixture apps for the framework integration tests.
+
+One registry, one set of ``Set-Cookie`` headers every app sends, and the same small app
+written as raw WSGI, raw ASGI, Flask, Starlette and FastAPI, so each test file can ask
+the same questions of each adapter. Plain functions, no pytest fixtures: import what
+you need (``from apps import ...``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable, Iterable, Iterator, MutableMapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import httpx
+from fastapi import FastAPI, Request, Response
+from flask import Flask, jsonify, render_template_string, request
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request as StarletteRequest
+from starlette.responses import JSONResponse, PlainTextResponse
+from starlette.routing import Mount, Route
+
+from consentguard import Category, ConsentGuard, Cookie, Registry
+from consentguard.asgi import ConsentMiddleware
+from consentguard.cookies import is_deletion, set_cookie_name
+from consentguard.fastapi import CurrentConsent, CurrentDecision
+from consentguard.flask import ConsentGuard as FlaskConsentGuard
+from consentguard.flask import current_consent, current_decision
+from consentguard.starlette import get_consent, get_decision
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIEnvironment
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+SECRET = "integration-test-secret-0123456789"
+HOST = "www.example.com"
+ORIGIN = f"https://{HOST}"
+NOW = 1_780_000_000.0  # a fixed "now" (2026-05-28) for clocks
+
+CATEGORIES = (
+    Category("essential", required=True, description="Needed for the site to work"),
+    Category("functional", description="Remember your preferences"),
+    Category("analytics", description="Help us understand usage"),
+    Category("marketing", description="Advertising and cross-site tracking"),
+)
+
+COOKIES = (
+    Cookie("session", category="essential", purpose="Keeps you logged in", duration="session"),
+    Cookie("lang", category="functional", purpose="Your language", duration="1 year"),
+    Cookie("theme", category="functional", storage="localStorage", purpose="Theme",
+           duration="persistent"),
+    Cookie("_ga", category="analytics", purpose="Distinguishes visitors", duration="2 years",
+           provider="Google Analytics", domain=".example.com"),
+    Cookie("_ga_*", category="analytics", purpose="Keeps session state", duration="2 years",
+           provider="Google Analytics", domain=".example.com"),
+    Cookie("stats", category="analytics", purpose="Page statistics", duration="30 days",
+           path="/blog"),
+    Cookie("_fbp", category="marketing", purpose="Ad delivery", duration="3 months",
+           provider="Meta", domain=".example.com"),
+)
+
+# An extra analytics cookie: adding it changes the analytics revision (re-consent).
+EXTRA_ANALYTICS = Cookie("_hjid", category="analytics", purpose="Hotjar visitor id",
+                         duration="1 year", provider="Hotjar")
+
+# What every fixture app tries to set, one cookie per category, plus an undeclared one.
+APP_SET_COOKIES = (
+    "session=s3cr3t; Path=/; HttpOnly",
+    "lang=fr; Path=/; Max-Age=31536000",
+    "_ga=GA1.2.111.222; Domain=example.com; Path=/; Max-Age=63072000",
+    "_ga_XYZ=GS1.1.333; Domain=example.com; Path=/; Max-Age=63072000",
+    "_fbp=fb.1.444; Domain=example.com; Path=/; Max-Age=7776000",
+    "mystery=1; Path=/",
+)
+BY_CATEGORY = {
+    "essential": ["session"],
+    "functional": ["lang"],
+    "analytics": ["_ga", "_ga_XYZ"],
+    "marketing": ["_fbp"],
+}
+
+
+def make_registry(*, extra: Sequence[Cookie] = (), version: str | None = None) -> Registry:
+    """The test registry (plus ``extra`` cookies)."""
+    return Registry(CATEGORIES, (*COOKIES, *extra), version=version)
+
+
+class Clock:
+    """A clock tests move by hand (``guard = ConsentGuard(..., clock=clock)``)."""
+
+    def __init__(self, now: float = NOW) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def make_guard(registry: Registry | None = None, **options: Any) -> ConsentGuard:
+    """A guard over the test registry with the test secret; ``options`` as ConsentGuard's."""
+    options.setdefault("clock", Clock())
+    return ConsentGuard(registry or make_registry(), SECRET, **options)
+
+
+def expected(*optional: str) -> list[str]:
+    """The names of :data:`APP_SET_COOKIES` that pass when ``optional`` are accepted."""
+    allowed = {"essential", *optional}
+    return [n for c, names in BY_CATEGORY.items() if c in allowed for n in names]
+
+
+# -- reading responses ----------------------------------------------------------------------
+
+
+def set_cookie_values(headers: Iterable[tuple[str, str]] | Iterable[tuple[bytes, bytes]]
+                      ) -> list[str]:
+    """Every Set-Cookie value of a header list (str or bytes pairs), in order."""
+    out = []
+    for name, value in headers:
+        text_name = name.decode("latin-1") if isinstance(name, bytes) else name
+        if text_name.lower() == "set-cookie":
+            out.append(value.decode("latin-1") if isinstance(value, bytes) else value)
+    return out
+
+
+def stored_names(values: Iterable[str], now: float = NOW) -> list[str]:
+    """Names of the cookies the Set-Cookie values store (deletions left out)."""
+    return [n for v in values if not is_deletion(v, now) and (n := set_cookie_name(v))
+            is not None]
+
+
+def deleted(values: Iterable[str], now: float = NOW) -> list[str]:
+    """The deletion Set-Cookie values, in order."""
+    return [v for v in values if is_deletion(v, now)]
+
+
+def deletions_of(name: str, values: Iterable[str]) -> list[dict[str, str]]:
+    """The attributes (lower-case names) of each deletion header for the cookie ``name``."""
+    out = []
+    for value in deleted(values):
+        if set_cookie_name(value) != name:
+            continue
+        attributes = {}
+        for part in value.split(";")[1:]:
+            key, _, attribute = part.strip().partition("=")
+            attributes[key.lower()] = attribute
+        out.append(attributes)
+    return out
+
+
+def header_values(headers: Iterable[tuple[str, str]] | Iterable[tuple[bytes, bytes]],
+                  wanted: str) -> list[str]:
+    """Every value of the header ``wanted`` (case-insensitive)."""
+    out = []
+    for name, value in headers:
+        text_name = name.decode("latin-1") if isinstance(name, bytes) else name
+        if text_name.lower() == wanted.lower():
+            out.append(value.decode("latin-1") if isinstance(value, bytes) else value)
+    return out
+
+
+def httpx_set_cookies(response: httpx.Response) -> list[str]:
+    """Set-Cookie values of an httpx response, in order."""
+    return response.headers.get_list("set-cookie")
+
+
+# -- raw apps -------------------------------------------------------------------------------
+
+
+def wsgi_app(environ: WSGIEnvironment, start_response: StartResponse) -> list[bytes]:
+    """A raw WSGI app: sets :data:`APP_SET_COOKIES`, echoes what it saw as JSON."""
+    consent = environ.get("consentguard.consent", "MISSING")
+    body = json.dumps({
+        "cookie": environ.get("HTTP_COOKIE"),
+        "has_consent_key": "consentguard.consent" in environ,
+        "consent": None if consent is None else getattr(consent, "id", consent),
+    }).encode()
+    headers = [("Content-Type", "application/json"),
+               *(("Set-Cookie", c) for c in APP_SET_COOKIES)]
+    start_response("200 OK", headers)
+    return [body]
+
+
+async def asgi_app(scope: Scope, receive: Receive, send: Send) -> None:
+    """A raw ASGI app: sets :data:`APP_SET_COOKIES`, echoes what it saw as JSON."""
+    assert scope["type"] == "http"
+    cookies = [v.decode("latin-1") for n, v in scope["headers"] if n == b"cookie"]
+    state = scope.get("state") or {}
+    consent = state.get("consent", "MISSING")
+    body = json.dumps({
+        "cookie": "; ".join(cookies) if cookies else None,
+        "cookie_headers": len(cookies),
+        "has_consent_key": "consent" in state,
+        "consent": None if consent is None else getattr(consent, "id", consent),
+    }).encode()
+    headers = [(b"content-type", b"application/json"),
+               *((b"set-cookie", c.encode()) for c in APP_SET_COOKIES)]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+class StartResponseRecorder:
+    """A WSGI ``start_response`` that records each call and returns a ``write`` callable."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, list[tuple[str, str]], Any]] = []
+        self.written: list[bytes] = []
+
+    def __call__(self, status: str, headers: list[tuple[str, str]],
+                 exc_info: Any = None) -> Callable[[bytes], object]:
+        self.calls.append((status, list(headers), exc_info))
+        return self.written.append
+
+    @property
+    def status(self) -> str:
+        return self.calls[-1][0]
+
+    @property
+    def headers(self) -> list[tuple[str, str]]:
+        return self.calls[-1][1]
+
+
+def environ(path: str = "/", *, cookie: str | None = None, host: str = HOST,
+            method: str = "GET", **extra: Any) -> dict[str, Any]:
+    """A minimal WSGI environ; ``extra`` keys are added as they are (``HTTP_SEC_GPC="1"``)."""
+    env: dict[str, Any] = {
+        "REQUEST_METHOD": method, "PATH_INFO": path, "QUERY_STRING": "", "SCRIPT_NAME": "",
+        "SERVER_NAME": host, "SERVER_PORT": "443", "SERVER_PROTOCOL": "HTTP/1.1",
+        "HTTP_HOST": host, "wsgi.url_scheme": "https", "wsgi.version": (1, 0),
+        "wsgi.multithread": False, "wsgi.multiprocess": False, "wsgi.run_once": False,
+    }
+    if cookie is not None:
+        env["HTTP_COOKIE"] = cookie
+    env.update(extra)
+    return env
+
+
+def http_scope(path: str = "/", *, cookie: str | None = None, host: str = HOST,
+               headers: Sequence[tuple[bytes, bytes]] = (), method: str = "GET",
+               root_path: str = "") -> dict[str, Any]:
+    """A minimal ASGI http scope."""
+    raw = [(b"host", host.encode())]
+    if cookie is not None:
+        raw.append((b"cookie", cookie.encode("latin-1")))
+    raw.extend(headers)
+    return {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+            "method": method, "scheme": "https", "path": path, "raw_path": path.encode(),
+            "query_string": b"", "root_path": root_path, "headers": raw,
+            "server": (host, 443), "client": ("127.0.0.1", 50000)}
+
+
+async def call_asgi(app: Callable[[Scope, Receive, Send], Awaitable[None]], scope: Scope,
+                    body: bytes = b"") -> list[Message]:
+    """Run one http request through ``app``; the messages it sent, in order."""
+    sent: list[Message] = []
+    delivered = False
+
+    async def receive() -> Message:
+        nonlocal delivered
+        if not delivered:
+            delivered = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        await asyncio.Event().wait()  # never: the test is over before a disconnect
+        raise AssertionError("unreachable")
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    await app(scope, receive, send)
+    return sent
+
+
+def asgi_request(app: Any, method: str, url: str, *, base_url: str = ORIGIN,
+                 cookie: str | None = None, **kwargs: Any) -> httpx.Response:
+    """One request through httpx's ASGI transport (no cookie jar: ``cookie`` is sent as is)."""
+    headers = dict(kwargs.pop("headers", None) or {})
+    if cookie is not None:
+        headers["Cookie"] = cookie
+
+    async def go() -> httpx.Response:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url=base_url) as client:
+            return await client.request(method, url, headers=headers, **kwargs)
+
+    return asyncio.run(go())
+
+
+def cookie_header(pairs: dict[str, str] | Iterator[tuple[str, str]]) -> str:
+    """A Cookie header from name → value pairs."""
+    items = pairs.items() if isinstance(pairs, dict) else pairs
+    return "; ".join(f"{k}={v}" for k, v in items)
+
+
+ALL_BROWSER_COOKIES = {
+    "session": "s3cr3t", "lang": "fr", "_ga": "GA1.2.111.222", "_ga_XYZ": "GS1.1.333",
+    "stats": "9", "_fbp": "fb.1.444", "mystery": "1",
+}
+
+
+# -- framework apps -------------------------------------------------------------------------
+
+TEMPLATE = ('{% if consent.allows("analytics") %}<script src="/analytics.js"></script>'
+            '{% else %}no analytics{% endif %}')
+
+
+def flask_app(guard: ConsentGuard | None = None, **config: Any) -> Flask:
+    """A Flask app with the extension installed: ``/`` sets :data:`APP_SET_COOKIES` and
+    echoes what the view saw; ``/page`` renders :data:`TEMPLATE`."""
+    app = Flask("fixture")
+    app.config.update(TESTING=True, **config)
+
+    @app.get("/")
+    def index() -> Any:
+        consent = current_consent()
+        response = jsonify(
+            cookies=[[k, v] for k, vs in request.cookies.lists() for v in vs],
+            cookie_header=request.headers.get("Cookie"),
+            consent=None if consent is None else consent.id,
+            analytics=current_decision().allows("analytics"),
+        )
+        for value in APP_SET_COOKIES:
+            response.headers.add("Set-Cookie", value)
+        return response
+
+    @app.get("/page")
+    def page() -> str:
+        return render_template_string(TEMPLATE)
+
+    FlaskConsentGuard(app, guard=guard)
+    return app
+
+
+async def _starlette_index(request: StarletteRequest) -> JSONResponse:
+    consent = get_consent(request)
+    response = JSONResponse({
+        "cookie_header": request.headers.get("cookie"),
+        "cookies": dict(request.cookies),
+        "consent": None if consent is None else consent.id,
+        "state_consent": None if request.state.consent is None else request.state.consent.id,
+        "analytics": get_decision(request).allows("analytics"),
+    })
+    for value in APP_SET_COOKIES:
+        response.headers.append("Set-Cookie", value)
+    return response
+
+
+def starlette_app(guard: ConsentGuard, *, how: str = "add_middleware") -> Starlette:
+    """A Starlette app guarded with ``app.add_middleware`` (``how="add_middleware"``) or a
+    ``middleware=[Middleware(...)]`` list (``how="list"``)."""
+    routes = [Route("/", _starlette_index)]
+    if how == "list":
+        return Starlette(routes=routes,
+                         middleware=[Middleware(ConsentMiddleware, guard=guard)])
+    app = Starlette(routes=routes)
+    app.add_middleware(ConsentMiddleware, guard=guard)
+    return app
+
+
+def mounted_app(guard: ConsentGuard) -> Starlette:
+    """A Starlette app with a guarded sub-app mounted at ``/sub`` (the outer app unguarded)."""
+    async def outer(request: StarletteRequest) -> PlainTextResponse:
+        return PlainTextResponse("outer")
+
+    sub = Starlette(routes=[Route("/", _starlette_index)],
+                    middleware=[Middleware(ConsentMiddleware, guard=guard)])
+    return Starlette(routes=[Route("/", outer), Mount("/sub", app=sub)])
+
+
+def fastapi_app(guard: ConsentGuard) -> FastAPI:
+    """A FastAPI app using the CurrentConsent / CurrentDecision dependencies."""
+    app = FastAPI()
+
+    @app.get("/")
+    def index(request: Request, response: Response, consent: CurrentConsent,
+              decision: CurrentDecision) -> dict[str, Any]:
+        for value in APP_SET_COOKIES:
+            response.headers.append("Set-Cookie", value)
+        return {
+            "cookie_header": request.headers.get("cookie"),
+            "consent": None if consent is None else consent.id,
+            "analytics": decision.allows("analytics"),
+            "marketing": decision.allows("marketing"),
+        }
+
+    app.add_middleware(ConsentMiddleware, guard=guard)
+    return app
