@@ -1,0 +1,368 @@
+"""The ASGI adapter, driven directly with scopes and recording ``send`` callables."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from apps import (
+    ALL_BROWSER_COOKIES,
+    APP_SET_COOKIES,
+    Clock,
+    Message,
+    Receive,
+    Scope,
+    Send,
+    asgi_app,
+    call_asgi,
+    cookie_header,
+    deleted,
+    deletions_of,
+    expected,
+    header_values,
+    http_scope,
+    make_guard,
+    make_registry,
+    set_cookie_values,
+    stored_names,
+)
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import StreamingResponse
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket
+
+from consentguard import Consent, ConsentGuard, UndeclaredCookieError, Violation
+from consentguard.asgi import ConsentMiddleware
+
+
+def request(app: Any, scope: Scope) -> tuple[Message, dict[str, Any]]:
+    """(the http.response.start message, the JSON body) of one request."""
+    sent = asyncio.run(call_asgi(app, scope))
+    start = next(m for m in sent if m["type"] == "http.response.start")
+    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    return start, json.loads(body)
+
+
+def cookies_out(app: Any, scope: Scope) -> list[str]:
+    return set_cookie_values(request(app, scope)[0]["headers"])
+
+
+def test_without_consent_only_required_cookies_reach_the_browser() -> None:
+    start, seen = request(make_guard().asgi(asgi_app), http_scope())
+    assert stored_names(set_cookie_values(start["headers"])) == expected()
+    assert seen["has_consent_key"] and seen["consent"] is None
+
+
+@pytest.mark.parametrize("accepted", [["analytics"], ["functional", "marketing"]])
+def test_consent_lets_its_categories_cookies_pass(accepted: list[str]) -> None:
+    guard = make_guard()
+    value = guard.encode_consent(accepted)
+    start, seen = request(guard.asgi(asgi_app), http_scope(cookie=f"cg_consent={value}"))
+    assert stored_names(set_cookie_values(start["headers"])) == expected(*accepted)
+    assert seen["consent"] == guard.decode_consent(value).id  # type: ignore[union-attr]
+
+
+def test_forged_expired_and_rotated_out_consent_fall_back_to_required_only() -> None:
+    clock = Clock()
+    guard = make_guard(clock=clock, max_age=60)
+    app = guard.asgi(asgi_app)
+    forged = ConsentGuard(make_registry(), "attacker-key").encode_consent(["*"])
+    rotated_out = ConsentGuard(make_registry(), ["newer-key"], clock=clock).asgi(asgi_app)
+    value = guard.encode_consent(["*"])
+    assert stored_names(cookies_out(app, http_scope(cookie=f"cg_consent={value}"))) == expected(
+        "functional", "analytics", "marketing")
+    assert stored_names(cookies_out(app, http_scope(cookie=f"cg_consent={forged}"))) == (
+        expected())
+    assert stored_names(cookies_out(rotated_out, http_scope(cookie=f"cg_consent={value}"))) == (
+        expected())
+    clock.advance(61)
+    assert stored_names(cookies_out(app, http_scope(cookie=f"cg_consent={value}"))) == (
+        expected())
+
+
+@pytest.mark.parametrize(("unknown", "passes"), [("block", False), ("allow", True)])
+def test_unknown_block_and_allow(unknown: Any, passes: bool) -> None:
+    names = stored_names(cookies_out(make_guard(unknown=unknown).asgi(asgi_app), http_scope()))
+    assert ("mystery" in names) is passes
+
+
+def test_unknown_raise() -> None:
+    with pytest.raises(UndeclaredCookieError, match="mystery"):
+        request(make_guard(unknown="raise").asgi(asgi_app), http_scope())
+
+
+def test_report_only_changes_nothing_and_reports_everything() -> None:
+    violations: list[Violation] = []
+    guard = make_guard(mode="report-only", on_violation=violations.append)
+    browser = cookie_header(ALL_BROWSER_COOKIES)
+    start, seen = request(guard.asgi(asgi_app), http_scope(cookie=browser))
+    assert set_cookie_values(start["headers"]) == list(APP_SET_COOKIES)
+    assert header_values(start["headers"], "cache-control") == []
+    assert seen["cookie"] == browser
+    assert {(v.kind, v.name) for v in violations} == {
+        *(("request-cookie", n) for n in ("lang", "_ga", "_ga_XYZ", "stats", "_fbp", "mystery")),
+        *(("set-cookie", n) for n in ("lang", "_ga", "_ga_XYZ", "_fbp", "mystery")),
+    }
+    assert {v.action for v in violations} == {"reported"}
+
+
+def test_refused_cookies_hidden_and_purged() -> None:
+    start, seen = request(make_guard().asgi(asgi_app),
+                          http_scope(cookie=cookie_header(ALL_BROWSER_COOKIES)))
+    values = set_cookie_values(start["headers"])
+    assert seen["cookie"] == "session=s3cr3t"
+    assert {v.split("=", 1)[0] for v in deleted(values)} == {
+        "lang", "_ga", "_ga_XYZ", "stats", "_fbp"}
+    assert [d.get("domain") for d in deletions_of("_ga", values)] == [
+        None, "example.com", "www.example.com"]
+    assert {d["path"] for d in deletions_of("stats", values)} == {"/blog"}
+    assert header_values(start["headers"], "cache-control") == ["private"]
+
+
+def test_several_cookie_headers_are_read_and_rewritten_as_one() -> None:
+    guard = make_guard()
+    consent = f"cg_consent={guard.encode_consent(['analytics'])}"
+    scope = http_scope(headers=[(b"cookie", b"session=1; _fbp=2"),
+                                (b"Cookie", f"_ga=3; {consent}".encode())])
+    _, seen = request(guard.asgi(asgi_app), scope)
+    assert seen["cookie"] == f"session=1; _ga=3; {consent}"
+    assert seen["cookie_headers"] == 1
+
+
+def test_accepted_cookies_reach_the_app_verbatim_in_order_with_duplicates() -> None:
+    guard = make_guard()
+    consent = f"cg_consent={guard.encode_consent(['analytics'])}"
+    sent = f'_ga=1; session=a; lang=fr; _ga="two words"; {consent}; session=b; _fbp=x'
+    _, seen = request(guard.asgi(asgi_app), http_scope(cookie=sent))
+    assert seen["cookie"] == f'_ga=1; session=a; _ga="two words"; {consent}; session=b'
+
+
+def test_unchanged_cookie_headers_pass_as_sent() -> None:
+    guard = make_guard()
+    seen: list[Any] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        seen.append(scope["headers"])
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    headers = [(b"cookie", b"session=1"), (b"x-a", b"b"), (b"cookie", b"session=2")]
+    asyncio.run(call_asgi(guard.asgi(app), http_scope(headers=headers)))
+    assert seen[0] == [(b"host", b"www.example.com"), *headers]
+
+
+def test_consent_always_in_scope_state_and_lifespan_state_kept() -> None:
+    guard = make_guard()
+    seen: list[dict[str, Any]] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        seen.append(dict(scope["state"]))
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    middleware = guard.asgi(app)
+    asyncio.run(call_asgi(middleware, http_scope()))  # no "state" key at all
+    with_state = http_scope(cookie=f"cg_consent={guard.encode_consent(['marketing'])}")
+    with_state["state"] = {"db": "pool"}
+    asyncio.run(call_asgi(middleware, with_state))
+    assert seen[0]["consent"] is None
+    assert seen[1]["db"] == "pool"
+    assert isinstance(seen[1]["consent"], Consent) and seen[1]["consent"].allows("marketing")
+
+
+def test_lifespan_and_unknown_scope_types_pass_through_untouched() -> None:
+    seen: list[tuple[Scope, Receive, Send]] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        seen.append((scope, receive, send))
+
+    async def receive() -> Message:
+        return {"type": "lifespan.startup"}
+
+    async def send(message: Message) -> None:
+        pass
+
+    middleware = make_guard().asgi(app)
+    for scope_type in ("lifespan", "webtransport"):
+        scope: Scope = {"type": scope_type, "asgi": {"version": "3.0"}, "state": {}}
+        asyncio.run(middleware(scope, receive, send))
+        assert seen[-1][0] is scope and seen[-1][1] is receive and seen[-1][2] is send
+        assert scope == {"type": scope_type, "asgi": {"version": "3.0"}, "state": {}}
+
+
+@pytest.mark.parametrize("name", [b"Set-Cookie", b"SET-COOKIE", b"set-cookie"])
+def test_set_cookie_header_names_matched_case_insensitively(name: bytes) -> None:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        # Django's ASGI handler sends the header name capitalised.
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(name, b"_ga=1; Path=/"), (name, b"session=1; Path=/")]})
+        await send({"type": "http.response.body", "body": b""})
+
+    sent = asyncio.run(call_asgi(make_guard().asgi(app), http_scope()))
+    assert sent[0]["headers"] == [(name, b"session=1; Path=/")]
+
+
+def test_streaming_first_chunk_reaches_the_client_before_the_app_finishes() -> None:
+    first_seen = asyncio.Event()
+    events: list[str] = []
+
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b"first"
+        # Only the test's send can let the app go on: if the middleware buffered the
+        # body, this would wait for ever (bounded here by the timeout).
+        await asyncio.wait_for(first_seen.wait(), timeout=5)
+        events.append("app resumed")
+        yield b"second"
+
+    async def endpoint(request: Request) -> StreamingResponse:
+        response = StreamingResponse(chunks(), media_type="text/plain")
+        response.set_cookie("_ga", "1")
+        response.set_cookie("session", "1")
+        return response
+
+    app = Starlette(routes=[Route("/", endpoint)])
+    app.add_middleware(ConsentMiddleware, guard=make_guard())
+
+    async def go() -> list[Message]:
+        sent: list[Message] = []
+        requested = False
+
+        async def receive() -> Message:
+            nonlocal requested
+            if not requested:
+                requested = True
+                return {"type": "http.request", "body": b"", "more_body": False}
+            await asyncio.Event().wait()
+            raise AssertionError("unreachable")
+
+        async def send(message: Message) -> None:
+            sent.append(message)
+            if message["type"] == "http.response.body" and message.get("body") == b"first":
+                events.append("client got first chunk")
+                first_seen.set()
+
+        await app(http_scope(), receive, send)
+        return sent
+
+    sent = asyncio.run(go())
+    assert events == ["client got first chunk", "app resumed"]
+    start = sent[0]
+    assert stored_names(set_cookie_values(start["headers"])) == ["session"]
+    assert [m.get("body") for m in sent[1:] if m.get("body")] == [b"first", b"second"]
+
+
+async def _websocket(app: Any, scope: Scope) -> list[Message]:
+    sent: list[Message] = []
+    incoming = [{"type": "websocket.connect"}]
+
+    async def receive() -> Message:
+        if incoming:
+            return incoming.pop(0)
+        return {"type": "websocket.disconnect", "code": 1000}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    await app(scope, receive, send)
+    return sent
+
+
+def _ws_scope(cookie: str | None = None) -> Scope:
+    scope = http_scope("/ws", cookie=cookie)
+    scope.update(type="websocket", scheme="wss", subprotocols=[])
+    del scope["method"]
+    return scope
+
+
+def test_websocket_accept_headers_filtered_and_purged() -> None:
+    states: list[Any] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        states.append(scope["state"]["consent"])
+        await receive()
+        await send({"type": "websocket.accept", "headers": [
+            (b"Set-Cookie", b"_ga=1"), (b"set-cookie", b"session=1"), (b"x-trace", b"t")]})
+        await send({"type": "websocket.close", "code": 1000})
+
+    sent = asyncio.run(_websocket(make_guard().asgi(app), _ws_scope(cookie="_fbp=1")))
+    accept = sent[0]
+    assert accept["type"] == "websocket.accept"
+    assert stored_names(set_cookie_values(accept["headers"])) == ["session"]
+    assert (b"x-trace", b"t") in accept["headers"]
+    assert deletions_of("_fbp", set_cookie_values(accept["headers"]))
+    assert states == [None]
+
+
+def test_websocket_accept_through_starlette() -> None:
+    async def ws(websocket: WebSocket) -> None:
+        await websocket.accept(headers=[(b"set-cookie", b"_ga=1"), (b"set-cookie", b"lang=fr")])
+        await websocket.send_text("hi")
+        await websocket.close()
+
+    guard = make_guard()
+    app = Starlette(routes=[WebSocketRoute("/ws", ws)])
+    app.add_middleware(ConsentMiddleware, guard=guard)
+    consent = f"cg_consent={guard.encode_consent(['functional'])}"
+    sent = asyncio.run(_websocket(app, _ws_scope(cookie=consent)))
+    assert sent[0]["type"] == "websocket.accept"
+    assert stored_names(set_cookie_values(sent[0]["headers"])) == ["lang"]
+    assert sent[1] == {"type": "websocket.send", "text": "hi"}
+
+
+def test_websocket_denial_response_headers_filtered() -> None:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await receive()
+        await send({"type": "websocket.http.response.start", "status": 403,
+                    "headers": [(b"set-cookie", b"_ga=1"), (b"set-cookie", b"session=1")]})
+        await send({"type": "websocket.http.response.body", "body": b"no"})
+
+    sent = asyncio.run(_websocket(make_guard().asgi(app), _ws_scope()))
+    assert set_cookie_values(sent[0]["headers"]) == ["session=1"]
+
+
+def test_concurrent_requests_with_different_consents_do_not_bleed() -> None:
+    guard = make_guard()
+    choices = [["analytics"], [], ["marketing"], ["functional", "analytics"], []] * 4
+    values = [guard.encode_consent(c) for c in choices]
+    arrived = 0
+    all_in = asyncio.Event()
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        nonlocal arrived
+        consent = scope["state"]["consent"]
+        arrived += 1
+        if arrived == len(choices):
+            all_in.set()
+        await asyncio.wait_for(all_in.wait(), timeout=5)  # every request is in flight
+        headers = [(b"set-cookie", c.encode()) for c in APP_SET_COOKIES]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": consent.id.encode()})
+
+    middleware = guard.asgi(app)
+
+    async def go() -> list[list[Message]]:
+        return await asyncio.gather(*(
+            call_asgi(middleware, http_scope(cookie=f"cg_consent={v}")) for v in values))
+
+    for choice, value, sent in zip(choices, values, asyncio.run(go()), strict=True):
+        assert stored_names(set_cookie_values(sent[0]["headers"])) == expected(*choice)
+        assert sent[1]["body"].decode() == guard.decode_consent(value).id  # type: ignore[union-attr]
+
+
+def test_middleware_holds_no_per_request_state() -> None:
+    middleware = ConsentMiddleware(asgi_app, guard=make_guard())
+    before = dict(vars(middleware))
+    request(middleware, http_scope(cookie=cookie_header(ALL_BROWSER_COOKIES)))
+    assert vars(middleware) == before
+
+
+def test_consent_cookie_not_renewed_on_ordinary_pages() -> None:
+    guard = make_guard()
+    values = cookies_out(guard.asgi(asgi_app),
+                         http_scope(cookie=f"cg_consent={guard.encode_consent(['analytics'])}"))
+    assert not [v for v in values if v.startswith("cg_consent=")]
+    assert stored_names(values) == expected("analytics")
