@@ -391,3 +391,29 @@ def fastapi_app(guard: ConsentGuard) -> FastAPI:
 
     app.add_middleware(ConsentMiddleware, guard=guard)
     return app
+
+
+def websocket_scope(path: str = "/ws", *, cookie: str | None = None, host: str = HOST
+                    ) -> dict[str, Any]:
+    """A minimal ASGI websocket scope."""
+    scope = http_scope(path, cookie=cookie, host=host)
+    scope.update(type="websocket", scheme="wss", subprotocols=[])
+    del scope["method"]
+    return scope
+
+
+async def call_websocket(app: Any, scope: Scope) -> list[Message]:
+    """Connect, let the app run, then disconnect; the messages the app sent, in order."""
+    sent: list[Message] = []
+    incoming: list[Message] = [{"type": "websocket.connect"}]
+
+    async def receive() -> Message:
+        if incoming:
+            return incoming.pop(0)
+        return {"type": "websocket.disconnect", "code": 1000}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    await app(scope, receive, send)
+    return sent

@@ -18,6 +18,7 @@ from apps import (
     Send,
     asgi_app,
     call_asgi,
+    call_websocket,
     cookie_header,
     deleted,
     deletions_of,
@@ -28,6 +29,7 @@ from apps import (
     make_registry,
     set_cookie_values,
     stored_names,
+    websocket_scope,
 )
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -255,29 +257,6 @@ def test_streaming_first_chunk_reaches_the_client_before_the_app_finishes() -> N
     assert [m.get("body") for m in sent[1:] if m.get("body")] == [b"first", b"second"]
 
 
-async def _websocket(app: Any, scope: Scope) -> list[Message]:
-    sent: list[Message] = []
-    incoming = [{"type": "websocket.connect"}]
-
-    async def receive() -> Message:
-        if incoming:
-            return incoming.pop(0)
-        return {"type": "websocket.disconnect", "code": 1000}
-
-    async def send(message: Message) -> None:
-        sent.append(message)
-
-    await app(scope, receive, send)
-    return sent
-
-
-def _ws_scope(cookie: str | None = None) -> Scope:
-    scope = http_scope("/ws", cookie=cookie)
-    scope.update(type="websocket", scheme="wss", subprotocols=[])
-    del scope["method"]
-    return scope
-
-
 def test_websocket_accept_headers_filtered_and_purged() -> None:
     states: list[Any] = []
 
@@ -288,7 +267,7 @@ def test_websocket_accept_headers_filtered_and_purged() -> None:
             (b"Set-Cookie", b"_ga=1"), (b"set-cookie", b"session=1"), (b"x-trace", b"t")]})
         await send({"type": "websocket.close", "code": 1000})
 
-    sent = asyncio.run(_websocket(make_guard().asgi(app), _ws_scope(cookie="_fbp=1")))
+    sent = asyncio.run(call_websocket(make_guard().asgi(app), websocket_scope(cookie="_fbp=1")))
     accept = sent[0]
     assert accept["type"] == "websocket.accept"
     assert stored_names(set_cookie_values(accept["headers"])) == ["session"]
@@ -307,7 +286,7 @@ def test_websocket_accept_through_starlette() -> None:
     app = Starlette(routes=[WebSocketRoute("/ws", ws)])
     app.add_middleware(ConsentMiddleware, guard=guard)
     consent = f"cg_consent={guard.encode_consent(['functional'])}"
-    sent = asyncio.run(_websocket(app, _ws_scope(cookie=consent)))
+    sent = asyncio.run(call_websocket(app, websocket_scope(cookie=consent)))
     assert sent[0]["type"] == "websocket.accept"
     assert stored_names(set_cookie_values(sent[0]["headers"])) == ["lang"]
     assert sent[1] == {"type": "websocket.send", "text": "hi"}
@@ -320,7 +299,7 @@ def test_websocket_denial_response_headers_filtered() -> None:
                     "headers": [(b"set-cookie", b"_ga=1"), (b"set-cookie", b"session=1")]})
         await send({"type": "websocket.http.response.body", "body": b"no"})
 
-    sent = asyncio.run(_websocket(make_guard().asgi(app), _ws_scope()))
+    sent = asyncio.run(call_websocket(make_guard().asgi(app), websocket_scope()))
     assert set_cookie_values(sent[0]["headers"]) == ["session=1"]
 
 
