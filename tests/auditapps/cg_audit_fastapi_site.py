@@ -1,0 +1,51 @@
+"""A FastAPI site with cookie problems, for the audit tests (imported as module:attribute).
+
+- A lifespan handler prepares ``state.greeting``; ``/`` fails without it.
+- ``/``: ``sid`` (essential, HttpOnly) and ``_hjid`` (analytics, declared "session",
+  set for a year); links to ``/products``.
+- ``/products``: ``ad_id`` (marketing) with SameSite=None but no Secure, and an
+  undeclared ``ab_test`` cookie; a JSON ``/api/items`` is linked too.
+- ``/api/items``: JSON; its links are never followed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import HTMLResponse
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, str]]:
+    yield {"greeting": "Welcome"}
+
+
+app = FastAPI(lifespan=lifespan)
+
+
+@app.get("/", response_class=HTMLResponse)
+def index(request: Request, response: Response) -> str:
+    greeting = request.state.greeting  # AttributeError without the lifespan state
+    response.set_cookie("sid", "abc", httponly=True, secure=True, samesite="lax")
+    response.set_cookie("_hjid", "h1", max_age=365 * 86400, secure=True, samesite="lax")
+    return f'<h1>{greeting}</h1><a href="/products">Products</a>'
+
+
+@app.get("/products", response_class=HTMLResponse)
+def products(response: Response) -> str:
+    response.set_cookie("ad_id", "x1", max_age=30 * 86400, samesite="none")
+    response.set_cookie("ab_test", "B", secure=True, samesite="lax")
+    return '<a href="/api/items">API</a> <a href="/">Home</a>'
+
+
+@app.get("/api/items")
+def items() -> dict[str, str]:
+    return {"next": '<a href="/never">never followed: not HTML</a>'}
+
+
+@app.get("/never")
+def never(response: Response) -> dict[str, str]:
+    response.set_cookie("never_followed", "1")
+    return {}
