@@ -155,6 +155,7 @@ def test_two_processes_and_threads_lose_no_record(tmp_path: Path) -> None:
     for child, (out, err) in zip(children, outputs, strict=True):
         assert child.returncode == 0, err
         assert "locked" not in err
+        assert int(out) >= per_writer  # what that process counted when it was done
     assert errors == []
     log = SQLiteConsentLog(path)
     assert log.count() == 4 * per_writer
