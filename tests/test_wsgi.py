@@ -26,6 +26,8 @@ from apps import (
     stored_names,
     wsgi_app,
 )
+from werkzeug.middleware.dispatcher import DispatcherMiddleware
+from werkzeug.test import Client
 
 from consentguard import Consent, ConsentGuard, UndeclaredCookieError, Violation
 
@@ -399,3 +401,13 @@ def test_consent_cache_eviction_race_never_raises_into_the_app() -> None:
     for accepted in (["analytics"], ["marketing"]):
         values, _ = echo(app, environ(cookie=f"cg_consent={guard.encode_consent(accepted)}"))
         assert stored_names(values) == expected(*accepted)
+
+
+def test_mounted_under_a_script_name_the_endpoint_answers_under_the_mount() -> None:
+    guard = make_guard()
+    site = DispatcherMiddleware(wsgi_app, {"/sub": guard.wsgi(wsgi_app)})
+    client = Client(site, use_cookies=False)
+    state = client.get("/sub/_consent", base_url="https://www.example.com")
+    assert state.status_code == 200 and state.json["needs_consent"] is True  # type: ignore[index]
+    outer = client.get("/_consent", base_url="https://www.example.com")
+    assert outer.json["has_consent_key"] is False  # type: ignore[index]
