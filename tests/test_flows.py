@@ -18,19 +18,26 @@ import httpx
 import pytest
 from apps import (
     ALL_BROWSER_COOKIES,
+    APP_SET_COOKIES,
     HOST,
     ORIGIN,
+    Clock,
+    asgi_request,
+    cookie_header,
+    deleted,
     deletions_of,
     expected,
     fastapi_app,
     flask_app,
     make_guard,
+    make_registry,
     starlette_app,
     stored_names,
 )
 from flask.testing import FlaskClient
 
-from consentguard import ConsentGuard
+from consentguard import ConsentGuard, UndeclaredCookieError, Violation
+from consentguard.cookies import set_cookie_name
 from consentguard.log import ConsentRecord
 
 
@@ -197,3 +204,73 @@ def test_cross_site_form_cannot_consent_for_the_visitor(framework: str) -> None:
         assert stored_names(b.request("GET", "/").set_cookies) == expected()
 
 
+
+
+# -- the core promises, through each framework -----------------------------------------------
+
+
+def fetch(framework: str, guard: ConsentGuard, cookie: str | None = None
+          ) -> tuple[list[str], str]:
+    """One GET / with exactly this Cookie header: (Set-Cookie values, what the app saw)."""
+    if framework == "flask":
+        client = flask_app(guard).test_client(use_cookies=False)
+        response = client.get("/", base_url=ORIGIN,
+                              headers={} if cookie is None else {"Cookie": cookie})
+        seen: str = response.json["cookie_header"] or ""  # type: ignore[index]
+        return response.headers.getlist("Set-Cookie"), seen
+    app = starlette_app(guard) if framework == "starlette" else fastapi_app(guard)
+    reply = asgi_request(app, "GET", "/", cookie=cookie)
+    return reply.headers.get_list("set-cookie"), reply.json()["cookie_header"] or ""
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_invalid_consent_falls_back_to_required_only(framework: str) -> None:
+    clock = Clock()
+    guard = make_guard(clock=clock, max_age=600)
+    good = guard.encode_consent(["*"])
+    forged = ConsentGuard(make_registry(), "attacker").encode_consent(["*"])
+    rotated_out = ConsentGuard(make_registry(), ["next-key"], clock=clock)
+    everything = expected("functional", "analytics", "marketing")
+    assert stored_names(fetch(framework, guard, f"cg_consent={good}")[0]) == everything
+    assert stored_names(fetch(framework, guard, f"cg_consent={forged}")[0]) == expected()
+    assert stored_names(fetch(framework, rotated_out, f"cg_consent={good}")[0]) == expected()
+    # A planted second consent cookie can only narrow what the visitor chose.
+    narrower = guard.encode_consent(["functional"])
+    tossed = f"cg_consent={good}; cg_consent={narrower}"
+    assert stored_names(fetch(framework, guard, tossed)[0]) == expected("functional")
+    clock.advance(601)
+    assert stored_names(fetch(framework, guard, f"cg_consent={good}")[0]) == expected()
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_unknown_modes(framework: str) -> None:
+    assert "mystery" not in stored_names(fetch(framework, make_guard(unknown="block"))[0])
+    assert "mystery" in stored_names(fetch(framework, make_guard(unknown="allow"))[0])
+    with pytest.raises(UndeclaredCookieError):
+        fetch(framework, make_guard(unknown="raise"))
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_report_only_changes_nothing_and_reports_everything(framework: str) -> None:
+    violations: list[Violation] = []
+    guard = make_guard(mode="report-only", on_violation=violations.append)
+    browser_cookies = cookie_header(ALL_BROWSER_COOKIES)
+    set_cookies, seen = fetch(framework, guard, browser_cookies)
+    assert set_cookies == list(APP_SET_COOKIES)
+    assert seen == browser_cookies
+    assert {v.name for v in violations if v.kind == "set-cookie"} == {
+        "lang", "_ga", "_ga_XYZ", "_fbp", "mystery"}
+    assert {v.name for v in violations if v.kind == "request-cookie"} == {
+        "lang", "_ga", "_ga_XYZ", "stats", "_fbp", "mystery"}
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_refused_cookies_are_hidden_and_purged(framework: str) -> None:
+    guard = make_guard()
+    consent = f"cg_consent={guard.encode_consent(['analytics'])}"
+    set_cookies, seen = fetch(framework, guard,
+                              f"{cookie_header(ALL_BROWSER_COOKIES)}; {consent}")
+    assert seen == f"session=s3cr3t; _ga=GA1.2.111.222; _ga_XYZ=GS1.1.333; stats=9; {consent}"
+    assert {set_cookie_name(v) for v in deleted(set_cookies)} == {"lang", "_fbp"}
+    assert [d.get("domain") for d in deletions_of("_fbp", set_cookies)] == [
+        None, "example.com", "www.example.com"]
