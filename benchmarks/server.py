@@ -1,0 +1,125 @@
+"""A real server under load: uvicorn on 127.0.0.1, driven by ``wrk`` for a few seconds.
+
+Two uvicorn processes (bare app, app + consentguard) run side by side; wrk runs
+against one then the other, alternately, so both see the same machine state. On a
+2-core machine uvicorn (one process) and wrk (one thread) each get a core.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import fixtures
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class ServerResult:
+    label: str
+    rps: list[float] = field(default_factory=list)
+    p99_ms: list[float] = field(default_factory=list)
+    errors: int = 0
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_ready(port: int, process: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"uvicorn exited with {process.returncode}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"uvicorn on port {port} did not answer within {timeout:.0f} s")
+
+
+_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
+
+
+def _parse(output: str) -> tuple[float, float, int]:
+    rps = re.search(r"Requests/sec:\s*([\d.]+)", output)
+    p99 = re.search(r"^\s*99%\s+([\d.]+)(us|ms|s)\s*$", output, re.MULTILINE)
+    if rps is None or p99 is None:
+        raise RuntimeError(f"cannot read wrk's output:\n{output}")
+    errors = 0
+    for pattern in (r"Non-2xx or 3xx responses:\s*(\d+)", r"Socket errors:.*?(\d+)"):
+        found = re.search(pattern, output)
+        if found:
+            errors += int(found.group(1))
+    return float(rps.group(1)), float(p99.group(1)) * _UNITS[p99.group(2)], errors
+
+
+def run(*, duration: int = 3, rounds: int = 4, connections: int = 16) -> list[ServerResult]:
+    """Alternate wrk runs against the bare and the guarded server; raw results per run.
+
+    :raises FileNotFoundError: when ``wrk`` is not installed.
+    """
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        raise FileNotFoundError("wrk is not installed (Debian/Ubuntu: apt-get install wrk)")
+    guard = fixtures.make_guard()
+    cookie = fixtures.cookie_header(guard.encode_consent(fixtures.ACCEPTED))
+    env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    servers: list[tuple[ServerResult, int, subprocess.Popen[bytes]]] = []
+    try:
+        for label, target in (("bare", "bare"), ("+ consentguard", "guarded")):
+            port = _free_port()
+            process = subprocess.Popen(
+                [sys.executable, "-m", "uvicorn", f"benchmarks.serve:{target}",
+                 "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
+                 "--no-access-log"],
+                cwd=ROOT, env=env,
+            )
+            servers.append((ServerResult(label), port, process))
+        for _, port, process in servers:
+            _wait_ready(port, process)
+        command = [wrk, "-t1", f"-c{connections}", "--latency", "-H", f"Cookie: {cookie}",
+                   "-H", f"Host: {fixtures.HOST}"]
+        for _, port, _ in servers:  # warm-up: imports, caches, connection set-up
+            subprocess.run([*command, "-d1s", f"http://127.0.0.1:{port}/"],
+                           check=True, capture_output=True, timeout=30)
+        for rnd in range(rounds):
+            order = servers if rnd % 2 == 0 else servers[::-1]
+            for result, port, _ in order:
+                done = subprocess.run([*command, f"-d{duration}s", f"http://127.0.0.1:{port}/"],
+                                      check=True, capture_output=True, text=True,
+                                      timeout=duration + 30)
+                rps, p99, errors = _parse(done.stdout)
+                result.rps.append(rps)
+                result.p99_ms.append(p99)
+                result.errors += errors
+    finally:
+        for _, _, process in servers:
+            process.terminate()
+        for _, _, process in servers:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+    return [result for result, _, _ in servers]
+
+
+def summary(results: list[ServerResult]) -> tuple[float, float]:
+    """(median of the per-round req/s ratios guarded/bare, median p99 ratio)."""
+    bare, guarded = results
+    rps = statistics.median(g / b for g, b in zip(guarded.rps, bare.rps, strict=True))
+    p99 = statistics.median(g / b for g, b in zip(guarded.p99_ms, bare.p99_ms, strict=True))
+    return rps, p99
