@@ -5,20 +5,32 @@ our own) over a compact JSON payload: consent id, issue time, the accepted categ
 with the revision each was accepted at, the refused categories, and the registry
 version. Anything that does not verify — missing, forged, truncated, expired, signed
 with an unknown key, non-ASCII — decodes to ``None``: no consent, never an exception.
+
+Signing goes through itsdangerous. Verifying runs on every new visitor's request, so it
+is done here with the same format and keys but without itsdangerous's per-call work
+(deriving the key from the secret on each call, building a signer per key, exceptions
+for control flow): the keys are derived once, and the HMAC state after the key is
+precomputed, so a check costs two hash-object copies. Tokens from either side verify
+on the other (``tests/test_consent_fastpath.py`` holds both to it).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
+import hmac
 import json
 import secrets
 import time
+import zlib
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import KW_ONLY, dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Union
 
-from itsdangerous import BadData, URLSafeSerializer
+from itsdangerous import URLSafeSerializer
 
 from .registry import Registry
 
@@ -29,6 +41,8 @@ SecretKey = Union[str, bytes, "list[str | bytes]", "tuple[str | bytes, ...]"]
 SALT = "consentguard.consent.v1"
 # A token issued this far in the future is refused (a clock gone wrong, or a leaked key).
 _FUTURE_SKEW = 300
+# Longest cookie value worth verifying (browsers keep at most 4096 octets per cookie).
+_MAX_VALUE = 4096
 
 
 def _utc(timestamp: float) -> datetime:
@@ -128,14 +142,20 @@ class ConsentCodec:
         self.refusal_max_age = _seconds(refusal_max_age)
         self.clock = clock
         # itsdangerous wants oldest first: its last key signs.
+        keys = _secret_keys(secret_key)
         self._serializer = URLSafeSerializer(
-            list(reversed(_secret_keys(secret_key))),
+            list(reversed(keys)),
             salt=SALT,
             signer_kwargs={"digest_method": hashlib.sha256},
         )
+        self._macs = tuple(_hmac_state(_derive_key(key)) for key in keys)  # newest first
         self._optional = tuple(c.name for c in registry.categories if not c.required)
-        self._cache: dict[str, tuple[Consent | None, float]] = {}
+        self._optional_set = frozenset(self._optional)
+        # Verified values (consent, issued, expires), most recently used last.
+        self._cache: OrderedDict[str, tuple[Consent | None, float, float]] = OrderedDict()
         self._cache_size = cache_size
+        # What a payload's categories mean for this registry: the same few choices recur.
+        self._shapes: dict[tuple[Any, ...], _Shape] = {}
 
     def resolve(self, categories: Iterable[str]) -> frozenset[str]:
         """Expand ``*`` and check names: the optional categories meant by ``categories``.
@@ -180,28 +200,71 @@ class ConsentCodec:
         if not value:
             return None
         now = self.clock() if now is None else now
-        cached = self._cache.get(value)
+        cache = self._cache
+        cached = cache.get(value)
         if cached is None:
             consent = self._verify(value)
-            expires = consent.expires.timestamp() if consent is not None else float("inf")
-            if len(self._cache) >= self._cache_size:
-                del self._cache[next(iter(self._cache))]  # oldest entry first
-            cached = self._cache[value] = (consent, expires)
-        consent, expires = cached
-        if consent is None or now >= expires or consent.issued.timestamp() > now + _FUTURE_SKEW:
+            if consent is None:
+                cached = (None, 0.0, 0.0)
+            else:
+                cached = (consent, consent.issued.timestamp(), consent.expires.timestamp())
+            # Least recently used out first. Each OrderedDict call is atomic, so threads
+            # sharing the codec can at worst evict one entry too many, never raise.
+            while len(cache) >= self._cache_size:
+                try:
+                    cache.popitem(last=False)
+                except KeyError:
+                    break
+            cache[value] = cached
+        else:
+            try:  # noqa: SIM105 - contextlib.suppress costs more than the lookup
+                cache.move_to_end(value)
+            except KeyError:
+                pass  # another thread evicted it meanwhile
+        consent, issued, expires = cached
+        if consent is None or now >= expires or issued > now + _FUTURE_SKEW:
             return None
         return consent
 
-    def _verify(self, value: str) -> Consent | None:
-        if not value.isascii() or len(value) > 4096:
+    def verify(self, value: str) -> Any:
+        """The payload a signed value carries, or ``None`` when it does not verify.
+
+        Equivalent to ``URLSafeSerializer(keys, salt=SALT, signer_kwargs={"digest_method":
+        hashlib.sha256}).loads(value)`` returning ``None`` instead of raising.
+        """
+        if len(value) > _MAX_VALUE or not value.isascii():
+            return None
+        data = value.encode("ascii")
+        payload, dot, signature = data.rpartition(b".")
+        if not dot:
             return None
         try:
-            payload = self._serializer.loads(value)
-        except BadData:
+            mac = base64.urlsafe_b64decode(signature + b"=" * (-len(signature) % 4))
+        except (binascii.Error, ValueError):
             return None
+        for base in self._macs:
+            digest = base.copy()
+            digest.update(payload)
+            if hmac.compare_digest(mac, digest.digest()):
+                break
+        else:
+            return None
+        compressed = payload.startswith(b".")
+        if compressed:
+            payload = payload[1:]
+        try:
+            raw = base64.urlsafe_b64decode(payload + b"=" * (-len(payload) % 4))
+            if compressed:
+                raw = zlib.decompress(raw)
+            return json.loads(raw)
+        except Exception:  # signed by us, so only a changed format gets here: no consent
+            return None
+
+    def _verify(self, value: str) -> Consent | None:
+        try:
+            return self._consent_from(self.verify(value))
         except Exception:  # never let a malformed value raise into the app
             return None
-        return self._consent_from(payload)
 
     def _consent_from(self, payload: Any) -> Consent | None:
         if not isinstance(payload, dict):
@@ -217,7 +280,29 @@ class ConsentCodec:
             and all(isinstance(r, str) for r in refused)
         ):
             return None
-        optional = set(self._optional)
+        key = (version, tuple(accepted_at.items()), tuple(refused))
+        shape = self._shapes.get(key)
+        if shape is None:
+            shape = self._shape(version, accepted_at, refused)
+            if len(self._shapes) >= 256:  # payloads are signed, but stay bounded anyway
+                self._shapes.clear()
+            self._shapes[key] = shape
+        return Consent(
+            id=consent_id,
+            issued=_utc(issued),
+            expires=_utc(issued + shape.lifetime),
+            accepted=shape.accepted,
+            refused=shape.refused,
+            required=self.registry.required,
+            stale=shape.stale,
+            undecided=shape.undecided,
+            version=version,
+            revisions=dict(accepted_at),
+        )
+
+    def _shape(self, version: str | None, accepted_at: Mapping[str, str],
+               refused: list[str]) -> _Shape:
+        optional = self._optional_set
         current = self.registry.revisions
         if version != self.registry.version:
             # A material change of the whole policy: every optional choice lapses.
@@ -229,18 +314,34 @@ class ConsentCodec:
         refused_set = set(refused) & optional
         undecided = optional - set(accepted_at) - refused_set
         accepts_something = bool(set(accepted_at) & optional)
-        return Consent(
-            id=consent_id,
-            issued=_utc(issued),
-            expires=_utc(issued + self.lifetime(accepts_something)),
+        return _Shape(
             accepted=frozenset(valid),
             refused=frozenset(refused_set),
-            required=self.registry.required,
             stale=frozenset(stale),
             undecided=frozenset(undecided),
-            version=version,
-            revisions=dict(accepted_at),
+            lifetime=self.lifetime(accepts_something),
         )
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """The categories part of a decoded consent, shared by every visitor who chose alike."""
+
+    accepted: frozenset[str]
+    refused: frozenset[str]
+    stale: frozenset[str]
+    undecided: frozenset[str]
+    lifetime: int
+
+
+def _derive_key(secret: bytes) -> bytes:
+    """itsdangerous's default ("django-concat") key derivation for our salt, SHA-256."""
+    return hashlib.sha256(SALT.encode() + b"signer" + secret).digest()
+
+
+def _hmac_state(key: bytes) -> Any:
+    """An HMAC-SHA256 object keyed with ``key`` and fed nothing: copy it per message."""
+    return hmac.new(key, digestmod=hashlib.sha256)
 
 
 def consent_to_json(consent: Consent | None) -> dict[str, Any] | None:
