@@ -301,8 +301,6 @@ def test_a_version_change_lapses_every_optional_category(clock: FrozenClock) -> 
     assert consent.needs_consent and consent.version == "2026-01-01"
 
 
-@pytest.mark.xfail(strict=True, reason="bug: consent.py keeps a refusal current across a "
-                   "registry version change, so needs_consent stays False")
 def test_a_version_change_asks_again_after_a_refusal(clock: FrozenClock) -> None:
     before = ConsentGuard(make_registry(version="2026-01-01"), secret_key=SECRET, clock=clock)
     after = ConsentGuard(make_registry(version="2026-04-20"), secret_key=SECRET, clock=clock)

@@ -106,8 +106,6 @@ def test_jinja_consent_allows() -> None:
     assert get(client, "/page").text == '<script src="/analytics.js"></script>'
 
 
-@pytest.mark.xfail(strict=True, reason="bug: the template context processor reads `request` "
-                   "outside a request context, so any render_template outside a request fails")
 def test_templates_render_outside_a_request() -> None:
     app = flask_app(make_guard())
     with app.app_context():
@@ -222,8 +220,6 @@ def test_endpoint_form_post_then_cookie_jar_carries_consent() -> None:
     assert stored_names(get(client).headers.getlist("Set-Cookie")) == expected("analytics")
 
 
-@pytest.mark.xfail(strict=True, reason="bug: the consent key ignores Flask's "
-                   "SECRET_KEY_FALLBACKS, so rotating SECRET_KEY the Flask way drops every consent")
 def test_secret_key_rotation_the_flask_way_keeps_consents(tmp_path: Path) -> None:
     app = _config_app(tmp_path)
     value = get_guard(app).encode_consent(["analytics"])

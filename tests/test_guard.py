@@ -435,9 +435,6 @@ def test_gpc_categories_must_be_optional_and_declared(registry: Registry,
         ConsentGuard(registry, secret_key=SECRET, gpc_categories=categories)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: guard.py validates the default gpc_categories "
-                   "('marketing',) against every registry, so a registry without a marketing "
-                   "category cannot be used with the defaults")
 def test_defaults_work_with_a_registry_without_marketing() -> None:
     registry = Registry([Category("essential", required=True), Category("analytics")],
                         [Cookie("session", category="essential")])
@@ -544,24 +541,17 @@ def test_registry_must_be_a_registry() -> None:
         ConsentGuard({"cookies": []}, secret_key=SECRET)  # type: ignore[arg-type]
 
 
-# -- known bugs (strict xfail: they fail today, and will say so once fixed) -----------------------
+# -- names no browser holds, and nameless cookies posing as declared ones --------------------------
 
 
 _FIELD_VALUE = re.compile(r"[\t\x20-\x7e\x80-\xff]*")
 
 
-@pytest.mark.xfail(strict=True, reason="bug: guard.py builds purge headers for request cookie "
-                   "names holding control characters (no browser can hold such a cookie), "
-                   "emitting header values RFC 9110 forbids; uvicorn's httptools protocol "
-                   "raises 'Invalid HTTP header value.' on them")
 def test_purge_headers_are_valid_header_values(guard: ConsentGuard) -> None:
     decision = guard.decide("_ga_\x01x=1; _ga_\x0bx=2", host="example.com")
     assert all(_FIELD_VALUE.fullmatch(h) for h in decision.purge)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: guard.py lets a nameless Set-Cookie whose value "
-                   "poses as a refused declared cookie ('=_ga=...') pass with unknown='allow'; "
-                   "the browser sends it back as '_ga=...' and scripts read it as _ga")
 def test_nameless_cookie_cannot_smuggle_a_refused_one(registry: Registry,
                                                       clock: FrozenClock) -> None:
     guard = ConsentGuard(registry, secret_key=SECRET, clock=clock, unknown="allow")
@@ -569,9 +559,6 @@ def test_nameless_cookie_cannot_smuggle_a_refused_one(registry: Registry,
     assert set_cookies(out) == []
 
 
-@pytest.mark.xfail(strict=True, reason="bug: guard.py passes a nameless request cookie whose "
-                   "value is a refused declared name ('Cookie: _ga') to the app with "
-                   "unknown='allow'; werkzeug's parse_cookie reads it as the cookie _ga")
 def test_nameless_request_cookie_is_not_read_as_a_refused_one(registry: Registry,
                                                               clock: FrozenClock) -> None:
     from werkzeug.http import parse_cookie

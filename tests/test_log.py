@@ -121,9 +121,6 @@ print(log.count())
 """
 
 
-@pytest.mark.xfail(strict=True, reason="bug: SQLiteConsentLog runs PRAGMA journal_mode=WAL "
-                   "on each new connection; while another worker holds the write lock SQLite "
-                   "fails it at once with 'database is locked' (no busy wait)")
 def test_opening_waits_while_another_worker_holds_the_write_lock(tmp_path: Path) -> None:
     path = tmp_path / "consent.db"
     holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
@@ -142,9 +139,6 @@ def test_opening_waits_while_another_worker_holds_the_write_lock(tmp_path: Path)
 
 def test_two_processes_and_threads_lose_no_record(tmp_path: Path) -> None:
     path = tmp_path / "shared.db"
-    # Created first: opening a brand-new file from several processes at once is the bug
-    # above (drop this line once it is fixed, to cover that race too).
-    SQLiteConsentLog(path).close()
     go = tmp_path / "go"
     per_writer = 150
     children = [

@@ -274,6 +274,7 @@ class ConsentCodec:
         version = payload.get("v")
         if not (
             isinstance(consent_id, str) and isinstance(issued, int)
+            and 0 <= issued < 2**33  # beyond year 2242 datetime cannot hold the expiry
             and isinstance(accepted_at, dict) and isinstance(refused, list)
             and (version is None or isinstance(version, str))
             and all(isinstance(k, str) and isinstance(v, str) for k, v in accepted_at.items())
@@ -311,7 +312,8 @@ class ConsentCodec:
         else:
             valid = {c for c, rev in accepted_at.items() if c in optional and current[c] == rev}
             stale = (set(accepted_at) & optional) - valid
-        refused_set = set(refused) & optional
+        # After a version change a refusal lapses too: the visitor is asked again.
+        refused_set = set(refused) & optional if version == self.registry.version else set()
         undecided = optional - set(accepted_at) - refused_set
         accepts_something = bool(set(accepted_at) & optional)
         return _Shape(

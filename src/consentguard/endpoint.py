@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import TYPE_CHECKING, Any, Literal
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 from .consent import Consent, consent_to_json
 from .log import ConsentRecord
@@ -95,7 +95,8 @@ def safe_next(value: str | None) -> str:
     parts = urlsplit(value)
     if parts.scheme or parts.netloc:
         return "/"
-    return value
+    # A Location header is ASCII: percent-encode the rest (as browsers do for a typed URL).
+    return value if value.isascii() else quote(value, safe="/?#[]@!$&'()*+,;=:%~")
 
 
 def state(guard: ConsentGuard, decision: Decision, *, gpc: bool) -> dict[str, Any]:
@@ -354,6 +355,10 @@ def serve_wsgi(guard: ConsentGuard, decision: Decision, environ: WSGIEnvironment
             too_large = True
         elif length > 0:
             body = environ["wsgi.input"].read(length)
+        elif environ.get("wsgi.input_terminated") and not environ.get("CONTENT_LENGTH"):
+            # A chunked upload: the server ends the stream, so reading to the end is safe.
+            body = environ["wsgi.input"].read(MAX_BODY + 1)
+            too_large = len(body) > MAX_BODY
     response = handle(guard, decision, EndpointRequest(
         method=method, path=environ.get("PATH_INFO", ""), query=environ.get("QUERY_STRING", ""),
         headers=headers, body=body, scheme=environ.get("wsgi.url_scheme", "http"),

@@ -17,7 +17,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from flask import Flask, current_app, request
+from flask import Flask, current_app, has_request_context, request
 
 from . import guard as _guard
 from .consent import Consent
@@ -73,7 +73,10 @@ def guard_from_config(config: dict[str, Any]) -> _guard.ConsentGuard:
             "the path of your cookies.toml (or a Registry), or pass guard=ConsentGuard(...).")
     if not isinstance(registry, Registry):
         registry = Registry.load(registry)
-    secret = config.get("CONSENTGUARD_SECRET_KEY") or config.get("SECRET_KEY")
+    secret: Any = config.get("CONSENTGUARD_SECRET_KEY")
+    if not secret and config.get("SECRET_KEY"):
+        # Rotating SECRET_KEY the Flask way (SECRET_KEY_FALLBACKS) keeps consents valid.
+        secret = [config["SECRET_KEY"], *(config.get("SECRET_KEY_FALLBACKS") or [])]
     if not secret:
         raise RuntimeError(
             "consentguard needs a secret key to sign the consent cookie. Fix: set "
@@ -116,4 +119,6 @@ def current_decision() -> Decision:
 
 def _template_context() -> dict[str, Any]:
     # ``consent`` in templates is the decision: it has allows() even before any choice.
+    if not has_request_context():  # render_template in a CLI command or a test
+        return {}
     return {"consent": request.environ.get(ENVIRON_DECISION)}

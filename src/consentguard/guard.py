@@ -89,7 +89,7 @@ class ConsentGuard:
     :param on_consent: called with a :class:`~consentguard.log.ConsentRecord` for each
         choice recorded through the endpoint (proof of consent).
     :param gpc_categories: categories a ``Sec-GPC: 1`` request denies while the visitor
-        has made no explicit choice (default ``("marketing",)``).
+        has made no explicit choice (default: ``marketing`` when the registry declares it).
     :param gpc_overrides_consent: when true, GPC denies those categories even after an
         explicit opt-in (default false: the explicit choice wins).
     :param honor_dnt: treat ``DNT: 1`` like ``Sec-GPC: 1`` (default false; DNT is deprecated).
@@ -117,7 +117,7 @@ class ConsentGuard:
         refusal_max_age: int | float | timedelta = SIX_MONTHS,
         on_violation: Callable[[Violation], Any] | None = None,
         on_consent: Callable[[Any], Any] | None = None,
-        gpc_categories: Iterable[str] = ("marketing",),
+        gpc_categories: Iterable[str] | None = None,
         gpc_overrides_consent: bool = False,
         honor_dnt: bool = False,
         gpc_json: bool | str = False,
@@ -158,6 +158,9 @@ class ConsentGuard:
         self.codec = ConsentCodec(
             registry, secret_key, max_age=max_age, refusal_max_age=refusal_max_age, clock=clock
         )
+        if gpc_categories is None:  # default: marketing, where the registry has one to deny
+            gpc_categories = [c.name for c in registry.categories
+                              if c.name == "marketing" and not c.required]
         self.gpc_categories = frozenset(gpc_categories)
         for name in self.gpc_categories:
             if name not in registry.category_names:
@@ -234,16 +237,19 @@ class ConsentGuard:
         changed = False
         for name, pair in pairs:
             verdict = self._verdict(name, allowed)
-            # A nameless pair ("_ga") may be read by a lenient parser as the cookie "_ga".
-            if verdict == _ALLOW and not name and self._verdict(pair, allowed) != _ALLOW:
-                verdict = _UNKNOWN
+            if not name:
+                # A nameless pair ("_ga", "=_ga=1") is read by lenient parsers (werkzeug,
+                # scripts) as the cookie it names: judge it by that name.
+                verdict = self._verdict(_shown_name(pair), allowed)
             if verdict == _ALLOW or (verdict == _UNKNOWN and self.unknown == "allow"):
                 kept.append(pair)
                 continue
             changed = True
             self._report("request-cookie", name, pair, path)
-            entry = self.registry.match(name) if verdict == _REFUSE else None
-            if entry is not None and name not in purged:
+            entry = self.registry.match(name) if verdict == _REFUSE and name else None
+            # No browser holds a cookie whose name has a control character: nothing to purge,
+            # and such a name cannot go into a valid header value.
+            if entry is not None and name not in purged and _purgeable(name):
                 purged.add(name)
                 purge.extend(self._deletions(name, entry.path, entry.domain, host))
         if self.report_only:
@@ -276,7 +282,8 @@ class ConsentGuard:
         key = (name, host)
         cached = self._purge_cache.get(key)
         if cached is None:
-            domains = (None,) if name.startswith("__Host-") else purge_domains(host, domain)
+            host_only = name[:7].lower() == "__host-"  # browsers match prefixes case-blind
+            domains = (None,) if host_only else purge_domains(host, domain)
             cached = tuple(deletion_header(name, path=path, domain=d) for d in domains)
             if len(self._purge_cache) >= 4096:
                 self._purge_cache.clear()
@@ -403,6 +410,12 @@ class Decision:
         if verdict == _ALLOW:
             entry = guard.registry.match(name)
             return True, entry is not None and entry.category not in guard.registry.required
+        if not name and verdict != _REFUSE:
+            # A nameless cookie ("=_ga=1") comes back to the server and to scripts as "_ga=1":
+            # judge it by the name it poses as.
+            posed = guard._verdict(_shown_name(value.partition(";")[0]), self.accepted)
+            if posed == _REFUSE:
+                verdict = _REFUSE
         if verdict == _UNKNOWN and guard.unknown == "allow":
             return True, True
         if is_deletion(value, guard.clock()):
@@ -411,6 +424,16 @@ class Decision:
             raise UndeclaredCookieError(name)
         guard._report("set-cookie", name, value, self.path)
         return False, False
+
+
+def _shown_name(pair: str) -> str:
+    """The name a lenient reader sees in a nameless cookie pair (``"=_ga=1"`` -> ``"_ga"``)."""
+    return pair.lstrip("=").partition("=")[0].strip()
+
+
+def _purgeable(name: str) -> bool:
+    # RFC 6265bis 5.6: browsers refuse names with %x00-08 / %x0A-1F / %x7F (tab is allowed).
+    return not any((ord(ch) < 0x20 and ch != "\t") or ch == "\x7f" for ch in name)
 
 
 def _identity(value: str) -> str:

@@ -12,6 +12,7 @@ import json
 import sqlite3
 import sys
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -113,10 +114,25 @@ class SQLiteConsentLog:
         db: sqlite3.Connection | None = getattr(self._local, "db", None)
         if db is None:
             db = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
-            db.execute("PRAGMA journal_mode=WAL")
+            self._enable_wal(db)
             db.execute("PRAGMA synchronous=NORMAL")
             self._local.db = db
         return db
+
+    def _enable_wal(self, db: sqlite3.Connection) -> None:
+        # Switching the journal mode needs the write lock and SQLite does not busy-wait for
+        # it: while another worker writes, retry until the connection's own timeout.
+        deadline = time.monotonic() + self.timeout
+        delay = 0.005
+        while True:
+            try:
+                db.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() + delay > deadline:
+                    raise
+                time.sleep(delay)
+                delay = min(delay * 2, 0.1)
 
     def __call__(self, record: ConsentRecord) -> None:
         """Store one record (this is what ``on_consent`` calls)."""
