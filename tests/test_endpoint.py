@@ -465,6 +465,13 @@ def test_dnt_only_with_honor_dnt(send: Driver, honor_dnt: bool, marketing_passes
     assert ("_fbp" in stored_names(reply.set_cookies)) is marketing_passes
 
 
+@pytest.mark.parametrize("honor_dnt", [False, True])
+def test_dnt_shows_in_the_state_only_with_honor_dnt(send: Driver, honor_dnt: bool) -> None:
+    state = send(make_guard(honor_dnt=honor_dnt), "GET", "/_consent",
+                 headers={"DNT": "1"}).json()
+    assert state["gpc"]["signal"] is honor_dnt and state["gpc"]["applied"] is honor_dnt
+
+
 def test_gpc_categories_configurable(send: Driver) -> None:
     guard = make_guard(gpc_categories=["analytics", "marketing"], gpc_overrides_consent=True)
     value = guard.encode_consent(["*"])

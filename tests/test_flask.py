@@ -22,7 +22,7 @@ from flask import Flask, render_template_string, session
 from flask.testing import FlaskClient
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from consentguard import Consent
+from consentguard import Category, Consent, Cookie, Registry
 from consentguard import ConsentGuard as CoreGuard
 from consentguard.flask import ConsentGuard, current_consent, current_decision, get_guard
 
@@ -242,3 +242,17 @@ def test_behind_a_proxy_apply_proxyfix_after_the_extension(tmp_path: Path) -> No
     page = client.get("/", base_url="http://app:8000", headers={**proxied, "Cookie": "_fbp=1"})
     assert [d.get("domain") for d in deletions_of("_fbp", page.headers.getlist(
         "Set-Cookie"))] == [None, "example.com", "www.example.com"]
+
+
+def test_an_undeclared_session_cookie_is_called_out_at_start_up(
+        caplog: pytest.LogCaptureFixture) -> None:
+    registry = Registry([Category("essential", required=True), Category("analytics")])
+    app = Flask(__name__)
+    with caplog.at_level("WARNING", logger="consentguard"):
+        ConsentGuard(app, guard=CoreGuard(registry, secret_key=SECRET))
+    assert "session cookie 'session' is not declared" in caplog.text
+    caplog.clear()
+    declared = Registry(registry.categories, [Cookie("session", category="essential")])
+    with caplog.at_level("WARNING", logger="consentguard"):
+        ConsentGuard(Flask(__name__), guard=CoreGuard(declared, secret_key=SECRET))
+    assert "not declared" not in caplog.text

@@ -143,6 +143,8 @@ def handle(guard: ConsentGuard, decision: Decision, request: EndpointRequest,
         can purge every cookie of a now-refused category.
     """
     gpc = request.headers.get("sec-gpc") == "1"
+    # DNT counts as the same signal when the site opted in (honor_dnt); records keep GPC.
+    signal = gpc or (guard.honor_dnt and request.headers.get("dnt") == "1")
     if request.path == GPC_JSON_PATH:
         return _gpc_json(guard, request)
     sub = request.path[len(guard.endpoint or ""):]
@@ -150,7 +152,7 @@ def handle(guard: ConsentGuard, decision: Decision, request: EndpointRequest,
         return _static(sub, request)
     method = request.method
     if method in ("GET", "HEAD"):
-        return _json_response(200, state(guard, decision, gpc=gpc), head=method == "HEAD")
+        return _json_response(200, state(guard, decision, gpc=signal), head=method == "HEAD")
     if method not in ("POST", "DELETE"):
         return _error(405, f"method {method} not allowed", [("Allow", ALLOWED_METHODS)])
     if not _same_origin(request):
@@ -173,14 +175,14 @@ def handle(guard: ConsentGuard, decision: Decision, request: EndpointRequest,
     others = [p for p in (cookie_header or "").split(";")
               if p.strip().partition("=")[0].strip() != guard.cookie_name]
     redone = guard.decide("; ".join([*others, f"{guard.cookie_name}={value}"]),
-                          host=request.headers.get("host", ""), gpc=gpc)
+                          host=request.headers.get("host", ""), gpc=signal)
     headers = [("Set-Cookie", guard.consent_cookie_header(value,
                                                           accepts_something=bool(accepted)))]
     headers += [("Set-Cookie", h) for h in redone.purge]
     if guard.on_consent is not None and redone.consent is not None:
         _record(guard, redone.consent, accepted, withdraw=withdraw, gpc=gpc)
     if is_json or "application/json" in request.headers.get("accept", ""):
-        return _json_response(200, state(guard, redone, gpc=gpc), headers)
+        return _json_response(200, state(guard, redone, gpc=signal), headers)
     location = safe_next(_first(form.get("next")))
     return EndpointResponse(303, [("Location", location), _NO_STORE, *headers])
 

@@ -14,6 +14,7 @@ Wraps ``app.wsgi_app`` with the WSGI middleware, keeps the guard in
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from typing import Any
 
@@ -28,6 +29,7 @@ from .wsgi import ENVIRON_CONSENT, ENVIRON_DECISION
 __all__ = ["ConsentGuard", "current_consent", "current_decision", "get_guard"]
 
 EXTENSION_KEY = "consentguard"
+logger = logging.getLogger("consentguard")
 
 # CONSENTGUARD_<NAME> config key → ConsentGuard keyword argument.
 _OPTIONS = (
@@ -60,6 +62,14 @@ class ConsentGuard:
         """Install the guard on ``app``."""
         guard = self.guard or guard_from_config(app.config)
         app.extensions[EXTENSION_KEY] = guard
+        session_cookie = app.config.get("SESSION_COOKIE_NAME") or "session"
+        if guard.registry.match(session_cookie) is None and guard.unknown != "allow":
+            # Easy to miss, and it silently logs every user out: say so at start-up.
+            logger.warning(
+                "Flask's session cookie %r is not declared in the consentguard registry, so "
+                "it will be %s. Fix: declare it, e.g. Cookie(%r, category=\"essential\").",
+                session_cookie, "an error" if guard.unknown == "raise" else "blocked",
+                session_cookie)
         app.wsgi_app = guard.wsgi(app.wsgi_app)  # type: ignore[method-assign]
         app.context_processor(_template_context)
 
