@@ -1,0 +1,7 @@
+"""``python -m consentguard.demo``: run the demo site."""
+
+import sys
+
+from . import main
+
+sys.exit(main())
