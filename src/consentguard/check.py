@@ -1,0 +1,365 @@
+"""``consentguard check``: validate a registry file, list every problem, warn on risky entries.
+
+:func:`check_file` loads a ``.toml`` or ``.json`` registry. When it is invalid, the entries
+at fault are set aside one by one so that *every* problem is reported (each a
+:class:`~consentguard.RegistryError` naming the file, the entry and the fix), not only
+the first. :func:`lint` gives the warnings for a valid registry: overlapping patterns,
+very broad patterns, categories with no cookies, entries with no duration, and
+non-essential durations longer than 13 months.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import sys
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .exceptions import RegistryError
+from .registry import Registry, patterns_overlap
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+__all__ = ["MAX_PROBLEMS", "CheckResult", "LintWarning", "check_file", "lint", "summary"]
+
+#: Stop collecting problems after this many (a file that wrong needs fixing in bulk).
+MAX_PROBLEMS = 100
+#: A consent-based tracker should not live longer than 13 months (CNIL, 2020-091 art. 5).
+THIRTEEN_MONTHS = 13 * 30 * 86400
+#: A pattern with this many literal characters or fewer matches almost any name.
+BROAD_LITERAL = 2
+
+
+@dataclass(frozen=True)
+class LintWarning:
+    """Something legal but probably not meant.
+
+    :param code: stable identifier: ``overlapping-patterns``, ``shadowed-name``,
+        ``broad-pattern``, ``empty-category``, ``no-duration``, ``long-duration``.
+    :param entry: the cookie or category name concerned.
+    :param message: what is risky and how to fix it.
+    :param index: the cookie's position in the file, when the warning is about a cookie.
+    """
+
+    code: str
+    entry: str
+    message: str
+    index: int | None = None
+
+    def __str__(self) -> str:
+        where = f"entry #{self.index} {self.entry!r}" if self.index is not None else (
+            repr(self.entry))
+        return f"{where}: {self.message}"
+
+    def to_json(self) -> dict[str, Any]:
+        """The warning as a JSON-ready dict."""
+        return {"code": self.code, "entry": self.entry, "index": self.index,
+                "message": self.message}
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """What :func:`check_file` found.
+
+    :param source: the file checked.
+    :param registry: the registry built from every valid entry (``None`` when the file
+        cannot be read or parsed, or no category is usable).
+    :param problems: every error, in file order.
+    :param warnings: the lint warnings of :attr:`registry`.
+    :param truncated: more than :data:`MAX_PROBLEMS` problems; the rest were not listed.
+    """
+
+    source: str
+    registry: Registry | None
+    problems: tuple[RegistryError, ...] = ()
+    warnings: tuple[LintWarning, ...] = field(default=())
+    truncated: bool = False
+
+    @property
+    def ok(self) -> bool:
+        """Whether the registry is valid (warnings allowed)."""
+        return not self.problems
+
+    def to_json(self) -> dict[str, Any]:
+        """The result as a JSON-ready dict (what ``--format json`` prints)."""
+        return {
+            "source": self.source,
+            "valid": self.ok,
+            "summary": summary(self.registry) if self.registry is not None else None,
+            "problems": [
+                {"message": str(p), "problem": p.problem, "index": p.index, "entry": p.entry,
+                 "fix": p.fix} for p in self.problems
+            ],
+            "truncated": self.truncated,
+            "warnings": [w.to_json() for w in self.warnings],
+        }
+
+
+def check_file(path: str | Path) -> CheckResult:
+    """Validate the registry file ``path``; every problem and warning in a :class:`CheckResult`."""
+    source = str(path)
+    try:
+        registry = Registry.load(path)
+    except RegistryError as first:
+        data = _parse(Path(path))
+        if data is None:  # unreadable or not TOML/JSON: the first error is the only one
+            return CheckResult(source, None, (first,))
+        partial, problems, truncated = _collect(data, source)
+        if not problems:  # pragma: no cover - load and the collection agree
+            problems = [first]
+        warnings = tuple(lint(partial)) if partial is not None else ()
+        return CheckResult(source, partial, tuple(problems), warnings, truncated)
+    return CheckResult(source, registry, (), tuple(lint(registry)))
+
+
+def _parse(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+        if path.suffix.lower() == ".toml":
+            return tomllib.loads(text)
+        if path.suffix.lower() == ".json":
+            return json.loads(text)
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, json.JSONDecodeError):
+        pass
+    return None
+
+
+def _collect(data: Any, source: str) -> tuple[Registry | None, list[RegistryError], bool]:
+    """Build what can be built of ``data``, setting each failing entry aside."""
+    problems: list[RegistryError] = []
+    if not isinstance(data, Mapping):
+        return None, _first_error(data, source), False
+    top = {k: v for k, v in data.items() if k in ("version", "categories", "cookies")}
+    extra = {k: v for k, v in data.items() if k not in top}
+    if extra:
+        problems += _first_error({**top, **extra}, source)
+    categories = top.get("categories", {})
+    cookies = top.get("cookies", [])
+    if not isinstance(categories, Mapping) or not isinstance(cookies, list):
+        return None, problems + _first_error(top, source), False
+    version: dict[str, Any] = {}
+    if "version" in top:
+        try:  # with no categories this fails anyway; only a bad version matters here
+            Registry.from_dict({"version": top["version"]}, source=source)
+        except RegistryError as exc:
+            if exc.problem.startswith("'version'"):
+                problems.append(exc)
+            else:
+                version = {"version": top["version"]}
+
+    # Categories first, with no cookies. A category with bad fields is kept as a bare
+    # one, so its cookies do not all fail with "unknown category" as well; one that is
+    # still wrong (its name) is dropped.
+    kept: dict[Any, Any] = dict(categories)
+    reported: set[Any] = set()
+    while True:
+        try:
+            Registry.from_dict({**version, "categories": kept}, source=source)
+            break
+        except RegistryError as exc:
+            if exc.index is None:  # "no category is required"
+                problems.append(exc)
+                bare = _with_a_required(kept)
+                if bare is None:
+                    return None, problems, False
+                kept = bare
+                continue
+            name = list(kept)[exc.index]
+            if name not in reported:
+                problems.append(exc)
+                reported.add(name)
+            if kept[name] == {}:
+                del kept[name]
+            else:
+                kept[name] = {}
+    # Then the cookies, against the usable categories, setting each failing entry aside.
+    remaining = list(enumerate(cookies))
+    cookie_problems: list[RegistryError] = []
+    truncated = False
+    while True:
+        try:
+            registry: Registry | None = Registry.from_dict(
+                {**version, "categories": kept, "cookies": [c for _, c in remaining]},
+                source=source)
+            break
+        except RegistryError as exc:
+            if exc.index is None or len(problems) + len(cookie_problems) >= MAX_PROBLEMS:
+                truncated = exc.index is not None
+                if not truncated:  # pragma: no cover - no such error once categories pass
+                    cookie_problems.append(exc)
+                registry = None
+                break
+            cookie_problems.append(_renumbered(exc, [i for i, _ in remaining]))
+            del remaining[exc.index]
+    cookie_problems.sort(key=lambda p: -1 if p.index is None else p.index)
+    problems += cookie_problems
+    return registry, problems, truncated
+
+
+def _first_error(data: Any, source: str) -> list[RegistryError]:
+    try:
+        Registry.from_dict(data, source=source)
+    except RegistryError as exc:
+        return [exc]
+    return []  # pragma: no cover - only called on data that fails
+
+
+def _with_a_required(categories: Mapping[Any, Any]) -> dict[Any, Any] | None:
+    """A copy where the first category is required (to go on checking the cookies)."""
+    if not categories:
+        return None
+    first = next(iter(categories))
+    fields = categories[first]
+    return {**categories, first: {**fields, "required": True}}
+
+
+def _renumbered(exc: RegistryError, original: list[int]) -> RegistryError:
+    """``exc`` with entry numbers of the reduced list mapped back to the file's."""
+    def back(match: re.Match[str]) -> str:
+        index = int(match.group(1))
+        return f"entry #{original[index] if index < len(original) else index}"
+
+    index = original[exc.index] if exc.index is not None else None
+    problem = re.sub(r"entry #(\d+)", back, exc.problem)
+    return RegistryError(problem, source=exc.source, index=index, entry=exc.entry, fix=exc.fix)
+
+
+# -- warnings ---------------------------------------------------------------------------------
+
+
+def lint(registry: Registry) -> Iterable[LintWarning]:
+    """The warnings for a valid registry, in file order within each kind."""
+    index = {id(c): i for i, c in enumerate(registry.cookies)}
+    patterns = [c for c in registry.cookies if c.is_pattern]
+    for a_pos, a in enumerate(patterns):
+        for b in patterns[a_pos + 1:]:
+            if (a.storage == "cookie") != (b.storage == "cookie"):
+                continue
+            if not _may_overlap(a.name, b.name) or not patterns_overlap(a.name, b.name):
+                continue
+            heavier = a if a.weight >= b.weight else b
+            if a.category == b.category:
+                message = (f"overlaps {a.name!r} (entry #{index[id(a)]}) in the same "
+                           f"category; names matching both are described by {heavier.name!r}. "
+                           "Fix: nothing if that is meant (a more precise purpose); "
+                           "otherwise drop one of them.")
+            else:
+                message = (f"overlaps {a.name!r} (entry #{index[id(a)]}, category "
+                           f"{a.category!r}); a name matching both is treated as "
+                           f"{heavier.category!r} (the pattern {heavier.name!r} has more "
+                           "literal characters). Fix: make sure that is meant, or declare "
+                           "the names that match both exactly.")
+            yield LintWarning("overlapping-patterns", b.name, message, index[id(b)])
+    for cookie in registry.cookies:
+        if cookie.is_pattern or cookie.storage != "cookie":
+            continue
+        for pattern in patterns:
+            if (pattern.storage == "cookie" and pattern.category != cookie.category
+                    and pattern.matches(cookie.name)):
+                yield LintWarning("shadowed-name", cookie.name, (
+                    f"also matches the pattern {pattern.name!r} (entry "
+                    f"#{index[id(pattern)]}, category {pattern.category!r}); the exact name "
+                    f"wins, so it is {cookie.category!r}. Fix: make sure that is meant."),
+                    index[id(cookie)])
+    for cookie in patterns:
+        if cookie.weight <= BROAD_LITERAL:
+            yield LintWarning("broad-pattern", cookie.name, (
+                f"the pattern has only {cookie.weight} literal character(s), so it matches "
+                "a great many names, including cookies you never meant to declare. Fix: "
+                "use a longer prefix, or declare the names exactly."), index[id(cookie)])
+    for category in registry.categories:
+        if not registry.cookies_in(category.name):
+            yield LintWarning("empty-category", category.name, (
+                "the category declares no cookies or storage keys; visitors are asked "
+                "about it for nothing. Fix: declare its cookies, or remove it."))
+    required = registry.required
+    for cookie in registry.cookies:
+        position = index[id(cookie)]
+        if not cookie.duration.strip():
+            yield LintWarning("no-duration", cookie.name, (
+                "no duration is declared; the policy must tell visitors how long it is "
+                'kept. Fix: add duration = "session", "30 days", ...'), position)
+            continue
+        lifetime = cookie.lifetime
+        if (cookie.category not in required and lifetime is not None
+                and lifetime > THIRTEEN_MONTHS):
+            shown = "no limit" if math.isinf(lifetime) else repr(cookie.duration)
+            yield LintWarning("long-duration", cookie.name, (
+                f"it needs consent ({cookie.category!r}) but lives {shown}, longer than "
+                "the 13 months regulators accept for consent-based trackers (CNIL). Fix: "
+                "shorten it to 13 months or less."), position)
+
+
+def _may_overlap(a: str, b: str) -> bool:
+    """A cheap necessary condition for :func:`patterns_overlap`: compatible ends."""
+    a_head, b_head = a.split("*", 1)[0], b.split("*", 1)[0]
+    a_tail, b_tail = a.rsplit("*", 1)[1], b.rsplit("*", 1)[1]
+    return (a_head.startswith(b_head) or b_head.startswith(a_head)) and (
+        a_tail.endswith(b_tail) or b_tail.endswith(a_tail))
+
+
+# -- summary ----------------------------------------------------------------------------------
+
+
+def summary(registry: Registry) -> dict[str, Any]:
+    """Counts per category, patterns and storage keys, as a JSON-ready dict."""
+    cookies = [c for c in registry.cookies if c.storage == "cookie"]
+    storage = [c for c in registry.cookies if c.storage != "cookie"]
+    return {
+        "version": registry.version,
+        "categories": [
+            {"name": c.name, "required": c.required,
+             "cookies": sum(1 for k in cookies if k.category == c.name),
+             "storage_keys": sum(1 for k in storage if k.category == c.name)}
+            for c in registry.categories
+        ],
+        "cookies": len(cookies),
+        "patterns": [c.name for c in cookies if c.is_pattern],
+        "storage_keys": [{"name": c.name, "storage": c.storage} for c in storage],
+    }
+
+
+def format_text(result: CheckResult) -> str:
+    """The result for people: summary, problems, warnings."""
+    lines: list[str] = []
+    registry = result.registry
+    status = "valid" if result.ok else f"{len(result.problems)} problem(s)"
+    lines.append(f"{result.source}: {status}")
+    if registry is not None:
+        data = summary(registry)
+        if registry.version:
+            lines.append(f"  version: {registry.version}")
+        lines.append(f"  categories: {len(registry.categories)}")
+        width = max(len(c.name) for c in registry.categories)
+        for category in data["categories"]:
+            flag = " (required)" if category["required"] else ""
+            lines.append(f"    {category['name']:<{width}}  {category['cookies']:>4} cookie(s), "
+                         f"{category['storage_keys']:>3} storage key(s){flag}")
+        patterns = data["patterns"]
+        lines.append(f"  cookies: {data['cookies']}, of which patterns: {len(patterns)}"
+                     + (f" ({_short_list(patterns)})" if patterns else ""))
+        keys = [f"{k['name']} [{k['storage']}]" for k in data["storage_keys"]]
+        lines.append(f"  storage keys: {len(keys)}" + (f" ({_short_list(keys)})" if keys else ""))
+    if result.problems:
+        lines.append("")
+        lines.append("problems:")
+        lines += [f"  - {p}" for p in result.problems]
+        if result.truncated:
+            lines.append(f"  ... stopped after {MAX_PROBLEMS} problems")
+    if result.warnings:
+        lines.append("")
+        lines.append(f"warnings ({len(result.warnings)}):")
+        lines += [f"  - {w}" for w in result.warnings]
+    return "\n".join(lines) + "\n"
+
+
+def _short_list(items: list[str], limit: int = 10) -> str:
+    shown = ", ".join(items[:limit])
+    return shown + (f", ... {len(items) - limit} more" if len(items) > limit else "")

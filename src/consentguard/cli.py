@@ -1,0 +1,386 @@
+"""The ``consentguard`` command: ``main(argv=None) -> int``.
+
+Subcommands: ``check``, ``policy``, ``audit``, ``import-ocd``, ``secret``, ``decode``,
+``log`` and ``demo``. Each lives in its own module, imported only when its command runs,
+so ``consentguard check`` never imports a web framework.
+
+Exit codes: 0 success; 1 the input has problems (an invalid registry, an audit that found
+undeclared or leaking cookies, a consent value that does not verify); 2 a usage error
+(unknown option, missing argument, a file that does not exist, an app that cannot be
+imported, a command that is not installed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import secrets
+import sys
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+__all__ = ["main"]
+
+PROG = "consentguard"
+SECRET_ENV = "CONSENTGUARD_SECRET_KEY"
+
+# Commands implemented by a module with add_arguments(parser) and run(args) -> int.
+_PLUGINS: dict[str, tuple[str, str, str]] = {
+    "audit": ("consentguard.audit",
+              "crawl a WSGI/ASGI app in-process and report undeclared or leaking cookies", ""),
+    "log": ("consentguard.log", "export or prune the proof-of-consent log (SQLite)", ""),
+    "demo": ("consentguard.demo", "run the demo site", "demo"),
+}
+
+Runner = Callable[[argparse.Namespace], int]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``consentguard`` command with ``argv`` (default: ``sys.argv[1:]``).
+
+    :returns: the exit status (0 ok, 1 problems found, 2 usage error); never raises
+        :class:`SystemExit`.
+    """
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    command = next((a for a in arguments if not a.startswith("-")), None)
+    try:
+        parser = _parser(command)
+    except _Unavailable as exc:
+        print(f"{PROG} {command}: {exc}", file=sys.stderr)
+        return 2
+    try:
+        args = parser.parse_args(arguments)
+        runner: Runner | None = getattr(args, "run", None)
+        if runner is None:
+            parser.print_help(sys.stderr)
+            return 2
+        return int(runner(args))
+    except SystemExit as exc:  # argparse (usage errors, --help) or a command's own exit
+        return _status(exc.code)
+    except KeyboardInterrupt:
+        return 130
+
+
+def _status(code: object) -> int:
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code
+    print(code, file=sys.stderr)
+    return 1
+
+
+class _Unavailable(Exception):
+    """A command's module cannot be imported."""
+
+
+def _parser(command: str | None) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Registry tooling for consentguard: check a cookie registry, render the "
+        "cookie policy, audit an app, import the Open Cookie Database.",
+        epilog="Exit status: 0 ok, 1 problems found, 2 usage error.",
+    )
+    from . import __version__
+
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    check = sub.add_parser(
+        "check", help="validate a registry file and warn about risky entries",
+        description="Validate a .toml or .json registry: a summary, every problem (entry "
+        "and fix) and warnings. Exit 1 when the registry has errors.")
+    check.add_argument("registry", metavar="REGISTRY", help="the registry file")
+    check.add_argument("--format", choices=("text", "json"), default="text",
+                       help="report format (default: text)")
+    check.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
+    check.set_defaults(run=_run_check)
+
+    policy = sub.add_parser(
+        "policy", help="render the cookie policy (Markdown, HTML or JSON)",
+        description="Render the human cookie policy from a registry: one section per "
+        "category, a table of its cookies and storage keys.")
+    policy.add_argument("registry", metavar="REGISTRY", help="the registry file")
+    policy.add_argument("--format", "-f", choices=("markdown", "html", "json"),
+                        default="markdown", help="output format (default: markdown)")
+    policy.add_argument("-o", "--output", metavar="FILE",
+                        help="write to FILE instead of standard output")
+    policy.set_defaults(run=_run_policy)
+
+    ocd = sub.add_parser(
+        "import-ocd", help="registry entries from the Open Cookie Database CSV",
+        description="Convert the Open Cookie Database CSV into a registry file in our TOML "
+        "schema. Skipped rows, duplicates and case variants are reported on standard error.")
+    ocd.add_argument("csv", metavar="CSV", help="open-cookie-database.csv ('-' for stdin)")
+    ocd.add_argument("--only-seen", metavar="AUDIT.json",
+                     help="keep only rows matching cookies this report of "
+                     "`consentguard audit --format json` saw")
+    ocd.add_argument("-o", "--output", metavar="FILE",
+                     help="write to FILE instead of standard output")
+    ocd.set_defaults(run=_run_import_ocd)
+
+    secret = sub.add_parser("secret", help="print a fresh random secret key",
+                            description="Print a random key for ConsentGuard(secret_key=...).")
+    secret.add_argument("--bytes", type=int, default=32, metavar="N",
+                        help="random bytes before encoding (default: 32)")
+    secret.set_defaults(run=_run_secret)
+
+    decode = sub.add_parser(
+        "decode", help="show what a consent cookie holds",
+        description="Verify a consent cookie value and show its payload (for support). Exit "
+        "0 when the guard would honour it now, 1 when it is invalid, expired or stale.")
+    decode.add_argument("value", metavar="VALUE",
+                        help="the cookie value (or 'cg_consent=VALUE' as copied from a browser)")
+    decode.add_argument("--secret", "-s", action="append", metavar="KEY",
+                        help=f"a signing key; repeat for rotated keys (default: ${SECRET_ENV})")
+    decode.add_argument("--registry", "-r", metavar="FILE",
+                        help="the registry: also shows stale and undecided categories")
+    decode.add_argument("--max-age", type=float, default=180.0, metavar="DAYS",
+                        help="the guard's max_age in days (default: 180)")
+    decode.add_argument("--refusal-max-age", type=float, default=None, metavar="DAYS",
+                        help="the guard's refusal_max_age in days (default: --max-age)")
+    decode.add_argument("--format", choices=("text", "json"), default="text")
+    decode.set_defaults(run=_run_decode)
+
+    for name, (module_name, help_text, extra) in _PLUGINS.items():
+        plugin = sub.add_parser(name, help=help_text)
+        if name == command:
+            module = _import(module_name, extra)
+            module.add_arguments(plugin)
+            plugin.set_defaults(run=module.run)
+    return parser
+
+
+def _import(module_name: str, extra: str) -> Any:
+    try:
+        return importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name == module_name:
+            raise _Unavailable(f"not available in this installation ({module_name} is "
+                               "missing).") from exc
+        hint = f" Fix: pip install 'consentguard[{extra}]'." if extra else ""
+        raise _Unavailable(f"needs the package {exc.name!r}, which is not installed.{hint}"
+                           ) from exc
+
+
+def _error(command: str, message: str) -> None:
+    print(f"{PROG} {command}: {' '.join(message.split())}", file=sys.stderr)
+
+
+def _missing(command: str, path: str) -> bool:
+    """Report a path that is not a file (usage error)."""
+    if path != "-" and not Path(path).is_file():
+        _error(command, f"no such file: {path}")
+        return True
+    return False
+
+
+def _write(command: str, text: str, output: str | None) -> int:
+    if output is None:
+        sys.stdout.write(text)
+        return 0
+    try:
+        Path(output).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        _error(command, f"cannot write {output}: {exc.strerror or exc}")
+        return 2
+    return 0
+
+
+# -- check ------------------------------------------------------------------------------------
+
+
+def _run_check(args: argparse.Namespace) -> int:
+    from .check import check_file, format_text
+
+    if _missing("check", args.registry):
+        return 2
+    result = check_file(args.registry)
+    if args.format == "json":
+        sys.stdout.write(json.dumps(result.to_json(), indent=2, ensure_ascii=False) + "\n")
+    else:
+        sys.stdout.write(format_text(result))
+    if not result.ok or (args.strict and result.warnings):
+        return 1
+    return 0
+
+
+# -- policy -----------------------------------------------------------------------------------
+
+
+def _run_policy(args: argparse.Namespace) -> int:
+    from .exceptions import RegistryError
+    from .policy import render_policy
+    from .registry import Registry
+
+    if _missing("policy", args.registry):
+        return 2
+    try:
+        registry = Registry.load(args.registry)
+    except RegistryError as exc:
+        _error("policy", f"{exc} (run `consentguard check {args.registry}` for every problem)")
+        return 1
+    return _write("policy", render_policy(registry, args.format), args.output)
+
+
+# -- import-ocd -------------------------------------------------------------------------------
+
+
+def _run_import_ocd(args: argparse.Namespace) -> int:
+    from .ocd import OcdError, convert, import_toml, iter_notes, read_ocd, seen_names
+
+    if _missing("import-ocd", args.csv) or (
+            args.only_seen and _missing("import-ocd", args.only_seen)):
+        return 2
+    try:
+        only_seen = None
+        if args.only_seen:
+            try:
+                report = json.loads(Path(args.only_seen).read_text(encoding="utf-8"))
+            except (ValueError, UnicodeDecodeError) as exc:
+                raise OcdError(f"{args.only_seen} is not JSON ({exc}); pass the output of "
+                               "`consentguard audit APP --format json`.") from exc
+            only_seen = seen_names(report)
+        if args.csv == "-":
+            rows = read_ocd(sys.stdin)
+        else:
+            with open(args.csv, encoding="utf-8-sig", newline="") as stream:
+                rows = read_ocd(stream)
+    except UnicodeDecodeError as exc:
+        _error("import-ocd", f"{args.csv} is not UTF-8 text ({exc.reason} at byte {exc.start}).")
+        return 1
+    except OcdError as exc:
+        _error("import-ocd", str(exc))
+        return 1
+    result = convert(rows, only_seen=only_seen)
+    for line in iter_notes(result):
+        print(f"{PROG} import-ocd: {line}", file=sys.stderr)
+    source = "-" if args.csv == "-" else Path(args.csv).name
+    return _write("import-ocd", import_toml(result, source=source), args.output)
+
+
+# -- secret / decode --------------------------------------------------------------------------
+
+
+def _run_secret(args: argparse.Namespace) -> int:
+    if args.bytes < 16:
+        _error("secret", "--bytes must be at least 16 (a key is only as strong as it is long).")
+        return 2
+    print(secrets.token_urlsafe(args.bytes))
+    return 0
+
+
+def _cookie_value(text: str) -> str:
+    """The value from what a person pastes: a bare value, quoted, or ``name=value; ...``."""
+    text = text.strip().split(";", 1)[0].strip()
+    if "=" in text:  # signed values never hold '=' (URL-safe base64 without padding)
+        text = text.split("=", 1)[1].strip()
+    return text.strip('"')
+
+
+def _run_decode(args: argparse.Namespace) -> int:
+    from .consent import ConsentCodec, consent_to_json
+    from .exceptions import RegistryError
+    from .registry import Category, Registry
+
+    keys = args.secret or ([os.environ[SECRET_ENV]] if os.environ.get(SECRET_ENV) else [])
+    if not keys:
+        _error("decode", f"no key: pass --secret KEY (or set ${SECRET_ENV}).")
+        return 2
+    if args.max_age <= 0 or (args.refusal_max_age is not None and args.refusal_max_age <= 0):
+        _error("decode", "--max-age and --refusal-max-age must be positive numbers of days.")
+        return 2
+    registry = Registry([Category("essential", required=True)])
+    if args.registry:
+        if _missing("decode", args.registry):
+            return 2
+        try:
+            registry = Registry.load(args.registry)
+        except RegistryError as exc:
+            _error("decode", str(exc))
+            return 1
+    max_age = timedelta(days=args.max_age)
+    refusal = timedelta(days=args.refusal_max_age or args.max_age)
+    try:
+        codec = ConsentCodec(registry, keys, max_age=max_age, refusal_max_age=refusal)
+    except ValueError as exc:
+        _error("decode", str(exc))
+        return 2
+    value = _cookie_value(args.value)
+    payload = codec.verify(value)
+    fields = _payload_fields(payload)
+    if fields is None:
+        data: dict[str, Any] = {"status": "invalid"}
+        message = ("invalid: the value does not verify with the given key(s) — forged, "
+                   "truncated, or signed with another key")
+        return _show_decoded(args.format, data, message, 1)
+    issued = datetime.fromtimestamp(fields["issued"], tz=timezone.utc)
+    lifetime = max_age if fields["accepted"] else refusal
+    expires = issued + lifetime
+    now = datetime.now(timezone.utc)
+    data = {
+        "status": "valid",
+        "id": fields["id"],
+        "issued": issued.isoformat(),
+        "expires": expires.isoformat(),
+        "accepted": fields["accepted"],
+        "refused": fields["refused"],
+        "version": fields["version"],
+    }
+    if now >= expires:
+        data["status"] = "expired"
+    elif issued > now + timedelta(minutes=5):
+        data["status"] = "issued in the future"
+    if args.registry:
+        consent = consent_to_json(codec.decode(value))
+        data["registry"] = {"version": registry.version,
+                            "stale": consent["stale"] if consent else None,
+                            "undecided": consent["undecided"] if consent else None}
+        if data["status"] == "valid" and consent and consent["stale"]:
+            data["status"] = "stale"
+    return _show_decoded(args.format, data, None, 0 if data["status"] == "valid" else 1)
+
+
+def _payload_fields(payload: Any) -> dict[str, Any] | None:
+    if not isinstance(payload, dict):
+        return None
+    consent_id, issued = payload.get("i"), payload.get("t")
+    accepted, refused, version = payload.get("a"), payload.get("d"), payload.get("v")
+    if not (isinstance(consent_id, str) and isinstance(issued, int)
+            and isinstance(accepted, dict) and isinstance(refused, list)
+            and (version is None or isinstance(version, str))):
+        return None
+    return {"id": consent_id, "issued": issued,
+            "accepted": {str(k): str(v) for k, v in accepted.items()},
+            "refused": [str(r) for r in refused], "version": version}
+
+
+def _show_decoded(fmt: str, data: dict[str, Any], message: str | None, status: int) -> int:
+    if fmt == "json":
+        print(json.dumps(data, indent=2, sort_keys=True))
+        return status
+    if message is not None:
+        print(message)
+        return status
+    accepted = ", ".join(f"{name} (revision {rev})" for name, rev in data["accepted"].items())
+    lines = [
+        f"status:   {data['status']}",
+        f"id:       {data['id']}",
+        f"issued:   {data['issued']}",
+        f"expires:  {data['expires']}",
+        f"accepted: {accepted or '(none)'}",
+        f"refused:  {', '.join(data['refused']) or '(none)'}",
+        f"version:  {data['version'] if data['version'] is not None else '(none)'}",
+    ]
+    registry = data.get("registry")
+    if registry is not None:
+        lines.append(f"registry version now: {registry['version'] or '(none)'}")
+        if registry["stale"] is not None:
+            lines.append(f"stale:    {', '.join(registry['stale']) or '(none)'}")
+            lines.append(f"undecided: {', '.join(registry['undecided']) or '(none)'}")
+    print("\n".join(lines))
+    return status
