@@ -290,9 +290,10 @@ def lint(registry: Registry) -> Iterable[LintWarning]:
         lifetime = cookie.lifetime
         if (cookie.category not in required and lifetime is not None
                 and lifetime > THIRTEEN_MONTHS):
-            shown = "no limit" if math.isinf(lifetime) else repr(cookie.duration)
+            shown = ("with no time limit" if math.isinf(lifetime)
+                     else f"for {cookie.duration!r}")
             yield LintWarning("long-duration", cookie.name, (
-                f"it needs consent ({cookie.category!r}) but lives {shown}, longer than "
+                f"it needs consent ({cookie.category!r}) but is kept {shown}, longer than "
                 "the 13 months regulators accept for consent-based trackers (CNIL). Fix: "
                 "shorten it to 13 months or less."), position)
 
