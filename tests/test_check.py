@@ -1,0 +1,185 @@
+"""Registry checking: every problem with its entry and fix, and the lint warnings."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from consentguard import Category, Cookie, Registry
+from consentguard.check import check_file, format_text, lint, summary
+
+HEAD = """
+version = "2026-04-20"
+[categories.essential]
+required = true
+description = "Needed"
+[categories.analytics]
+description = "Usage"
+[categories.marketing]
+description = "Ads"
+"""
+
+
+def write(tmp_path: Path, text: str, name: str = "cookies.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def entry(name: str, category: str, duration: str = "1 day", **extra: str) -> str:
+    fields = "".join(f'{k} = "{v}"\n' for k, v in extra.items())
+    return (f'[[cookies]]\nname = "{name}"\ncategory = "{category}"\n'
+            f'duration = "{duration}"\n{fields}')
+
+
+def codes(registry: Registry) -> list[tuple[str, str]]:
+    return [(w.code, w.entry) for w in lint(registry)]
+
+
+def test_a_valid_registry_has_a_summary_and_no_problems(tmp_path: Path) -> None:
+    path = write(tmp_path, HEAD + entry("session", "essential", "session")
+                 + entry("_ga_*", "analytics", "13 months", provider="Google")
+                 + entry("_fbp", "marketing", "3 months")
+                 + entry("theme", "essential", "persistent", storage="localStorage"))
+    result = check_file(path)
+    assert result.ok and result.problems == () and result.warnings == ()
+    data = summary(result.registry)  # type: ignore[arg-type]
+    assert data["categories"][0] == {"name": "essential", "required": True, "cookies": 1,
+                                     "storage_keys": 1}
+    assert data["patterns"] == ["_ga_*"]
+    assert data["storage_keys"] == [{"name": "theme", "storage": "localStorage"}]
+    text = format_text(result)
+    assert f"{path}: valid" in text
+    assert "version: 2026-04-20" in text
+    assert "patterns: 1 (_ga_*)" in text
+    assert "storage keys: 1 (theme [localStorage])" in text
+
+
+def test_every_problem_is_listed_with_its_entry_and_fix(tmp_path: Path) -> None:
+    path = write(tmp_path, HEAD
+                 + entry("ok", "essential")
+                 + entry("bad name", "essential")
+                 + entry("_ga", "statistics")
+                 + entry("ok", "analytics")
+                 + entry("fine", "marketing"))
+    result = check_file(path)
+    assert not result.ok
+    messages = [str(p) for p in result.problems]
+    assert len(messages) == 3, messages
+    assert messages[0].startswith(f"{path}: entry #1: 'bad name': this is not a valid cookie")
+    assert "Fix: use the exact name the Set-Cookie header carries" in messages[0]
+    assert messages[1] == (
+        f"{path}: entry #2: '_ga': unknown category 'statistics'. Fix: use one of: "
+        "analytics, essential, marketing; or declare [categories.statistics].")
+    # The duplicate names the first declaration by its number in the file.
+    assert messages[2].startswith(f"{path}: entry #3: 'ok': the name is already declared by "
+                                  "entry #0 in category 'essential'.")
+    assert "Fix: declare each name once" in messages[2]
+    # What is valid is still summarised.
+    assert [c.name for c in result.registry.cookies] == ["ok", "fine"]  # type: ignore[union-attr]
+    assert "3 problem(s)" in format_text(result)
+
+
+def test_a_file_that_does_not_parse_is_one_problem(tmp_path: Path) -> None:
+    path = write(tmp_path, HEAD + '[[cookies]]\nname = "x\n')
+    result = check_file(path)
+    assert result.registry is None
+    [problem] = result.problems
+    assert str(problem).startswith(f"{path}: the file is not valid TOML:")
+    assert "Fix: correct the TOML syntax at the position given." in str(problem)
+
+
+def test_a_broken_category_is_reported_and_its_cookies_still_checked(tmp_path: Path) -> None:
+    path = write(tmp_path, """
+[categories.essential]
+required = "yes"
+[categories.Analytics]
+[categories.ads]
+colour = "red"
+""" + entry("s", "essential") + entry("a", "Analytics") + entry("m", "ads"))
+    result = check_file(path)
+    messages = [str(p) for p in result.problems]
+    assert any("'essential': field 'required' must be a boolean" in m
+               and "Fix: write required = true." in m for m in messages)
+    assert any("'Analytics': a category name must be lower-case" in m for m in messages)
+    assert any("'ads': unknown field 'colour'" in m for m in messages)
+    assert any("no category is required" in m for m in messages)
+    # 'a' refers to the category whose name is wrong; 's' and 'm' are fine.
+    assert any("entry #1: 'a': unknown category 'Analytics'" in m for m in messages)
+    assert len(messages) == 5, messages
+
+
+def test_json_registries_and_top_level_mistakes(tmp_path: Path) -> None:
+    path = write(tmp_path, '{"categories": {"essential": {"required": true}}, "cookie": []}',
+                 "cookies.json")
+    [problem] = check_file(path).problems
+    assert "unknown top-level key(s) ['cookie']" in str(problem)
+    assert check_file(write(tmp_path, "[1, 2]", "list.json")).problems[0].problem == (
+        "the top level must be a table/object.")
+
+
+@pytest.mark.parametrize(("cookies", "expected"), [
+    pytest.param([Cookie("_ga*", category="analytics"), Cookie("_gat*", category="marketing")],
+                 [("overlapping-patterns", "_gat*")], id="overlap-other-category"),
+    pytest.param([Cookie("_ga*", category="analytics"), Cookie("_gat*", category="analytics")],
+                 [("overlapping-patterns", "_gat*")], id="overlap-same-category"),
+    pytest.param([Cookie("ab*", category="analytics"), Cookie("ac*", category="marketing")],
+                 [("broad-pattern", "ab*"), ("broad-pattern", "ac*")], id="broad-no-overlap"),
+    pytest.param([Cookie("x*", category="analytics")], [("broad-pattern", "x*")], id="broad"),
+    pytest.param([Cookie("a*b", category="analytics")], [("broad-pattern", "a*b")],
+                 id="broad-two-literals"),
+    pytest.param([Cookie("abc*", category="analytics")], [], id="three-literals-ok"),
+    pytest.param([Cookie("_ga_x", category="essential"), Cookie("_ga_*", category="analytics")],
+                 [("shadowed-name", "_ga_x")], id="exact-name-in-other-pattern"),
+    pytest.param([Cookie("_ga_x", category="analytics"), Cookie("_ga_*", category="analytics")],
+                 [], id="exact-name-same-category"),
+])
+def test_pattern_warnings(cookies: list[Cookie], expected: list[tuple[str, str]]) -> None:
+    cookies = [replace(c, duration="1 day") for c in cookies]  # only pattern warnings
+    registry = Registry([Category("essential", required=True), Category("analytics"),
+                         Category("marketing")], [Cookie("s", category="essential",
+                                                          duration="session"), *cookies])
+    assert [c for c in codes(registry) if c[0] != "empty-category"] == expected
+
+
+def test_overlap_warning_names_the_winner() -> None:
+    registry = Registry([Category("essential", required=True), Category("analytics")], [
+        Cookie("sess_*", category="essential", duration="session"),
+        Cookie("sess_ab*", category="analytics", duration="1 day")])
+    [warning] = lint(registry)
+    assert warning.index == 1
+    assert "treated as 'analytics' (the pattern 'sess_ab*' has more literal" in str(warning)
+
+
+@pytest.mark.parametrize(("duration", "category", "warned"), [
+    ("13 months", "analytics", False),
+    ("1 year", "analytics", False),
+    ("400 days", "analytics", True),
+    ("2 years", "analytics", True),
+    ("persistent", "analytics", True),
+    ("2 years", "essential", False),  # required categories need no consent
+    ("Varies", "analytics", False),  # not parseable: not guessed
+    ("session", "analytics", False),
+])
+def test_long_durations_of_non_essential_cookies(duration: str, category: str,
+                                                 warned: bool) -> None:
+    registry = Registry([Category("essential", required=True), Category("analytics")],
+                        [Cookie("c", category=category, duration=duration),
+                         Cookie("d", category="analytics", duration="1 day")])
+    assert (("long-duration", "c") in codes(registry)) is warned
+
+
+def test_empty_categories_and_missing_durations_are_warned() -> None:
+    registry = Registry([Category("essential", required=True), Category("marketing")],
+                        [Cookie("s", category="essential")])
+    assert codes(registry) == [("empty-category", "marketing"), ("no-duration", "s")]
+
+
+def test_collecting_problems_is_bounded(tmp_path: Path) -> None:
+    path = write(tmp_path, HEAD + "".join(entry(f"bad name {i}", "essential")
+                                          for i in range(150)))
+    result = check_file(path)
+    assert result.truncated and len(result.problems) == 100
+    assert "stopped after 100 problems" in format_text(result)
