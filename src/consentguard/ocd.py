@@ -176,10 +176,10 @@ def read_ocd(stream: TextIO) -> list[OcdRow]:
 def _describe(chars: Iterable[str]) -> str:
     shown = []
     for ch in sorted(set(chars)):
-        name = _CHAR_NAMES.get(ch)
-        if name is None and (ord(ch) < 0x20 or ord(ch) > 0x7E):
-            name = f"U+{ord(ch):04X}"
-        shown.append(f"{ch!r} ({name})" if name else repr(ch))
+        labels = [f"U+{ord(ch):04X}"] if ord(ch) < 0x20 or ord(ch) > 0x7E else []
+        if ch in _CHAR_NAMES:
+            labels.append(_CHAR_NAMES[ch])
+        shown.append(f"{ch!r} ({', '.join(labels)})" if labels else repr(ch))
     return ", ".join(shown)
 
 
