@@ -264,7 +264,7 @@
           el("input", { type: "checkbox", id: id, "data-cg-category": c.name,
                         "aria-describedby": c.description ? id + "-desc" : null,
                         checked: c.required || (chosen && c.accepted), disabled: c.required }),
-          el("label", { for: id, class: "cg-label", text: c.title || c.name }, [
+          el("label", { for: id, class: "cg-label", text: (c.title || c.name) + " " }, [
             c.required ? el("span", { class: "cg-req", text: t.required }) : null])]),
         c.description ? el("p", { id: id + "-desc", class: "cg-desc", text: c.description }) : null
       ]);
@@ -297,8 +297,10 @@
     root.className = "cg-banner cg-layer-" + which;
     (which === "first" ? first : settings)(texts()).forEach(function (k) { root.appendChild(k); });
     root.hidden = false;
-    var target = focusAction && root.querySelector('[data-cg-action="' + focusAction + '"]');
-    (target || focusables()[0]).focus();
+    // Focus the first button (the first choice to make in the settings), or the one asked.
+    var target = focusAction ? '[data-cg-action="' + focusAction + '"]'
+      : which === "first" ? "button" : "input:not([disabled]), button";
+    (root.querySelector(target) || focusables()[0]).focus();
   }
 
   function close() {
