@@ -16,8 +16,10 @@ from collections.abc import Iterable
 
 __all__ = [
     "cookie_pairs",
+    "deletes",
     "deletion_header",
     "is_deletion",
+    "lifetime_attributes",
     "parse_cookie_date",
     "purge_domains",
     "set_cookie_name",
@@ -105,6 +107,14 @@ def is_deletion(value: str, now: float) -> bool:
     last valid ``Expires`` lies more than a day before ``now`` (Unix seconds). Such
     headers always pass: they can only remove what the browser holds.
     """
+    return deletes(lifetime_attributes(value), now)
+
+
+def lifetime_attributes(value: str) -> tuple[int | None, float | None]:
+    """The last valid ``Max-Age`` and ``Expires`` (Unix seconds) of a Set-Cookie value.
+
+    What :func:`is_deletion` reads, parsed once so that it can be cached per header.
+    """
     max_age: int | None = None
     expires: float | None = None
     for name, attribute_value in _attributes(value):
@@ -116,6 +126,12 @@ def is_deletion(value: str, now: float) -> bool:
             date = parse_cookie_date(attribute_value)
             if date is not None:
                 expires = date
+    return max_age, expires
+
+
+def deletes(lifetime: tuple[int | None, float | None], now: float) -> bool:
+    """:func:`is_deletion` over :func:`lifetime_attributes`' result."""
+    max_age, expires = lifetime
     if max_age is not None:  # §5.6.2: Max-Age takes precedence over Expires
         return max_age <= 0
     return expires is not None and expires < now - _EXPIRES_SKEW

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
@@ -19,7 +20,14 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from werkzeug.http import dump_cookie
 
 from .consent import Consent, ConsentCodec, SecretKey
-from .cookies import cookie_pairs, deletion_header, is_deletion, purge_domains, set_cookie_name
+from .cookies import (
+    cookie_pairs,
+    deletes,
+    deletion_header,
+    lifetime_attributes,
+    purge_domains,
+    set_cookie_name,
+)
 from .exceptions import UndeclaredCookieError
 from .registry import Registry
 
@@ -63,8 +71,18 @@ class Violation:
     path: str = ""
 
 
-# What the guard concludes about one cookie name for one set of accepted categories.
-_ALLOW, _REFUSE, _UNKNOWN = 0, 1, 2
+# What the guard concludes about one cookie name for one set of accepted categories:
+# allowed whatever the consent (required, or our own cookie), allowed by consent,
+# refused, undeclared.
+_ALLOW, _REFUSE, _UNKNOWN, _CONSENTED = 0, 1, 2, 3
+
+# Bounds of the per-guard caches (names, headers and Cookie headers come from clients).
+_NAMES_PER_TABLE = 4096
+_TABLES = 256
+_SET_COOKIES = 4096
+_SET_COOKIE_LENGTH = 1024
+_DECISIONS = 4096
+_COOKIE_LENGTH = 8192
 
 
 class ConsentGuard:
@@ -176,6 +194,10 @@ class ConsentGuard:
                     "within 13 months.", label, seconds // 86400)
         self._logged_unknown: set[str] = set()
         self._purge_cache: dict[tuple[str, str], tuple[str, ...]] = {}
+        # The hot path: each is a lookup for what repeats across requests (see decide()).
+        self._tables: dict[frozenset[str], dict[str, int]] = {}
+        self._set_cookies: OrderedDict[str | bytes, _SetCookie] = OrderedDict()
+        self._decisions: OrderedDict[tuple[str, str, bool, bool], _Remembered] = OrderedDict()
 
     # -- consent cookie ---------------------------------------------------------------------
 
@@ -228,23 +250,38 @@ class ConsentGuard:
         :param dnt: whether the request carries ``DNT: 1``.
         :param path: the request path, for reports.
         """
+        key = (cookie or "", host, gpc, dnt)
+        remembered = self._decisions.get(key)
+        if remembered is not None and remembered.current(self.codec):
+            # A returning visitor sends the same Cookie header: the same decision, as long
+            # as each consent value still decodes to what it did (expiry is checked).
+            for name, pair in remembered.reports:
+                self._report("request-cookie", name, pair, path)
+            return Decision(self, remembered.consent, remembered.accepted,
+                            remembered.cookie_header, remembered.cookie_changed,
+                            remembered.purge, path)
         pairs = cookie_pairs(cookie) if cookie else []
-        consent = self._consent_from(pairs)
+        values = tuple(dict.fromkeys(
+            pair.partition("=")[2] for name, pair in pairs if name == self.cookie_name))
+        decoded = tuple(self.codec.decode(v) for v in values)
+        consent = _merge(decoded)
         allowed = self.accepted_categories(consent, gpc=gpc, dnt=dnt)
+        table = self._table(allowed)
         kept: list[str] = []
         purge: list[str] = []
         purged: set[str] = set()
+        reports: list[tuple[str, str]] = []
         changed = False
         for name, pair in pairs:
-            verdict = self._verdict(name, allowed)
-            if not name:
-                # A nameless pair ("_ga", "=_ga=1") is read by lenient parsers (werkzeug,
-                # scripts) as the cookie it names: judge it by that name.
-                verdict = self._verdict(_shown_name(pair), allowed)
-            if verdict == _ALLOW or (verdict == _UNKNOWN and self.unknown == "allow"):
+            # A nameless pair ("_ga", "=_ga=1") is read by lenient parsers (werkzeug,
+            # scripts) as the cookie it names: judge it by that name.
+            verdict = self._classify(name or _shown_name(pair), allowed, table)
+            if verdict in (_ALLOW, _CONSENTED) or (
+                    verdict == _UNKNOWN and self.unknown == "allow"):
                 kept.append(pair)
                 continue
             changed = True
+            reports.append((name, pair))
             self._report("request-cookie", name, pair, path)
             entry = self.registry.match(name) if verdict == _REFUSE and name else None
             # No browser holds a cookie whose name has a control character: nothing to purge,
@@ -253,22 +290,33 @@ class ConsentGuard:
                 purged.add(name)
                 purge.extend(self._deletions(name, entry.path, entry.domain, host))
         if self.report_only:
-            return Decision(self, consent, allowed, cookie, False, (), path)
-        cookie_out = "; ".join(kept) if changed else cookie
-        return Decision(self, consent, allowed, cookie_out or None, changed, tuple(purge), path)
+            result = Decision(self, consent, allowed, cookie, False, (), path)
+        else:
+            cookie_out = "; ".join(kept) if changed else cookie
+            result = Decision(self, consent, allowed, cookie_out or None, changed,
+                              tuple(purge), path)
+        if len(key[0]) <= _COOKIE_LENGTH:
+            _bounded_put(self._decisions, key, _Remembered(
+                values, decoded, consent, allowed, result.cookie_header, result.cookie_changed,
+                result.purge, tuple(reports)), _DECISIONS)
+        return result
 
-    def _consent_from(self, pairs: Sequence[tuple[str, str]]) -> Consent | None:
-        values = [pair.partition("=")[2] for name, pair in pairs if name == self.cookie_name]
-        if not values:
-            return None
-        found = [c for c in map(self.codec.decode, dict.fromkeys(values)) if c is not None]
-        if len(found) <= 1:
-            return found[0] if found else None
-        # Several valid consent cookies (one may be tossed from a sibling subdomain): keep
-        # only what all of them accept, so a planted cookie can narrow consent, never widen it.
-        narrowest = min(found, key=lambda c: len(c.accepted))
-        common = frozenset.intersection(*(c.accepted for c in found))
-        return replace(narrowest, accepted=common)
+    def _classify(self, name: str, allowed: frozenset[str], table: dict[str, int]) -> int:
+        verdict = table.get(name)
+        if verdict is None:
+            verdict = self._verdict(name, allowed)
+            if len(table) < _NAMES_PER_TABLE:
+                table[name] = verdict
+        return verdict
+
+    def _table(self, allowed: frozenset[str]) -> dict[str, int]:
+        """The verdict memo for one set of accepted categories (a visitor's choice)."""
+        table = self._tables.get(allowed)
+        if table is None:
+            if len(self._tables) >= _TABLES:
+                self._tables.clear()
+            table = self._tables[allowed] = {}
+        return table
 
     def _verdict(self, name: str, allowed: frozenset[str]) -> int:
         if name == self.cookie_name:  # our own cookie: always allowed, always visible
@@ -276,7 +324,22 @@ class ConsentGuard:
         entry = self.registry.match(name)
         if entry is None:
             return _UNKNOWN
-        return _ALLOW if entry.category in allowed else _REFUSE
+        if entry.category in self.registry.required:
+            return _ALLOW
+        return _CONSENTED if entry.category in allowed else _REFUSE
+
+    def _set_cookie(self, value: str | bytes) -> _SetCookie:
+        """What a Set-Cookie value says, parsed once per distinct value."""
+        facts = self._set_cookies.get(value)
+        if facts is None:
+            text = value.decode("latin-1") if isinstance(value, bytes) else value
+            name = set_cookie_name(text)
+            # A nameless cookie ("=_ga=1") comes back as "_ga=1": it poses as "_ga".
+            shown = _shown_name(text.partition(";")[0]) if name == "" else name
+            facts = _SetCookie(name, shown, text)
+            if len(value) <= _SET_COOKIE_LENGTH:
+                _bounded_put(self._set_cookies, value, facts, _SET_COOKIES)
+        return facts
 
     def _deletions(self, name: str, path: str, domain: str | None, host: str) -> tuple[str, ...]:
         key = (name, host)
@@ -378,6 +441,15 @@ class Decision:
     def _filter(self, headers: Iterable[tuple[H, H]], set_cookie: H, cache_control: H,
                 decode: Callable[[H], str], encode: Callable[[str], H]) -> list[tuple[H, H]]:
         guard = self._guard
+        report_only = guard.report_only
+        known = guard._set_cookies
+        table = guard._table(self.accepted)
+        # Removals nobody needs to hear about (no callback, no report, already logged)
+        # can skip the reporting path.
+        quiet = guard.on_violation is None and not report_only
+        logged = guard._logged_unknown
+        block = guard.unknown == "block"
+        now: float | None = None
         out: list[tuple[H, H]] = []
         personal = bool(self.purge)
         cache_at: list[int] = []
@@ -386,12 +458,31 @@ class Decision:
             if name == cache_control:
                 cache_at.append(len(out))
             elif name == set_cookie:
-                keep, consent_dependent = self._check_set_cookie(decode(header[1]))
+                # Fast path: a header seen before, naming a cookie already judged allowed.
+                facts = known.get(header[1])
+                if facts is not None and facts.name:
+                    verdict = table.get(facts.name)
+                    if verdict == _ALLOW:
+                        out.append(header)
+                        continue
+                    if verdict == _CONSENTED:
+                        personal = True
+                        out.append(header)
+                        continue
+                    if quiet and (verdict == _REFUSE or (
+                            verdict == _UNKNOWN and block and facts.name in logged)):
+                        if now is None:
+                            now = guard.clock()
+                        if not facts.deletes(now):
+                            continue  # removed
+                        out.append(header)  # a deletion always passes
+                        continue
+                keep, consent_dependent = self._check_set_cookie(header[1], decode)
                 personal = personal or consent_dependent
-                if not keep and not guard.report_only:
+                if not keep and not report_only:
                     continue
             out.append(header)
-        if guard.report_only:
+        if report_only:
             return out
         for value in self.purge:
             out.append((encode("Set-Cookie"), encode(value)))
@@ -399,31 +490,99 @@ class Decision:
             _make_private(out, cache_at, decode, encode)
         return out
 
-    def _check_set_cookie(self, value: str) -> tuple[bool, bool]:
+    def _check_set_cookie(self, value: H, decode: Callable[[H], str]) -> tuple[bool, bool]:
         """(may it pass, does it make the response visitor-specific)."""
         guard = self._guard
-        name = set_cookie_name(value)
+        facts = guard._set_cookie(value)
+        name = facts.name
         if name is None:  # a browser ignores it whatever we do; drop it for other clients
-            guard._report("ignored", "", value, self.path)
+            guard._report("ignored", "", decode(value), self.path)
             return False, False
-        verdict = guard._verdict(name, self.accepted)
+        table = guard._table(self.accepted)
+        verdict = guard._classify(name, self.accepted, table)
+        if (not name and verdict != _REFUSE and facts.shown
+                and guard._classify(facts.shown, self.accepted, table) == _REFUSE):
+            verdict = _REFUSE
         if verdict == _ALLOW:
-            entry = guard.registry.match(name)
-            return True, entry is not None and entry.category not in guard.registry.required
-        if not name and verdict != _REFUSE:
-            # A nameless cookie ("=_ga=1") comes back to the server and to scripts as "_ga=1":
-            # judge it by the name it poses as.
-            posed = guard._verdict(_shown_name(value.partition(";")[0]), self.accepted)
-            if posed == _REFUSE:
-                verdict = _REFUSE
-        if verdict == _UNKNOWN and guard.unknown == "allow":
+            return True, False
+        if verdict == _CONSENTED or (verdict == _UNKNOWN and guard.unknown == "allow"):
             return True, True
-        if is_deletion(value, guard.clock()):
+        if facts.deletes(guard.clock()):
             return True, False
         if verdict == _UNKNOWN and guard.unknown == "raise":
             raise UndeclaredCookieError(name)
-        guard._report("set-cookie", name, value, self.path)
+        guard._report("set-cookie", name, decode(value), self.path)
         return False, False
+
+
+class _SetCookie:
+    """The parts of a Set-Cookie value the guard reads (``name`` None: browsers ignore it).
+
+    The lifetime attributes are parsed on first need: only refused cookies need them.
+    """
+
+    __slots__ = ("_lifetime", "_text", "name", "shown")
+
+    def __init__(self, name: str | None, shown: str | None, text: str) -> None:
+        self.name = name
+        self.shown = shown
+        self._text = text
+        self._lifetime: tuple[int | None, float | None] | None = None
+
+    def deletes(self, now: float) -> bool:
+        """Whether the header can only delete its cookie (see :func:`cookies.is_deletion`)."""
+        if self._lifetime is None:
+            self._lifetime = lifetime_attributes(self._text)
+        return deletes(self._lifetime, now)
+
+
+@dataclass(frozen=True)
+class _Remembered:
+    """A decision kept for the same Cookie header, with the consent values it rests on."""
+
+    values: tuple[str, ...]
+    decoded: tuple[Consent | None, ...]
+    consent: Consent | None
+    accepted: frozenset[str]
+    cookie_header: str | None
+    cookie_changed: bool
+    purge: tuple[str, ...]
+    reports: tuple[tuple[str, str], ...]
+
+    def current(self, codec: ConsentCodec) -> bool:
+        """Whether each consent value still decodes to the same thing (not expired)."""
+        decode = codec.decode
+        for value, was in zip(self.values, self.decoded):  # noqa: B905, SIM110 - hot path
+            if decode(value) is not was:
+                return False
+        return True
+
+
+def _merge(found: Sequence[Consent | None]) -> Consent | None:
+    """One consent from the valid consent cookies a request carries."""
+    valid = [c for c in found if c is not None]
+    if len(valid) <= 1:
+        return valid[0] if valid else None
+    # Several valid consent cookies (one may be tossed from a sibling subdomain): keep
+    # only what all of them accept, so a planted cookie can narrow consent, never widen it.
+    narrowest = min(valid, key=lambda c: len(c.accepted))
+    common = frozenset.intersection(*(c.accepted for c in valid))
+    return replace(narrowest, accepted=common)
+
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+def _bounded_put(cache: OrderedDict[K, V], key: K, value: V, size: int) -> None:
+    """Insert, evicting the oldest entries past ``size``. OrderedDict: evicting from the
+    front of a plain dict is O(n) per eviction; threads racing here never raise."""
+    while len(cache) >= size:
+        try:
+            cache.popitem(last=False)
+        except KeyError:  # another thread emptied it meanwhile
+            break
+    cache[key] = value
 
 
 def _shown_name(pair: str) -> str:
