@@ -179,8 +179,9 @@ section.box { background: #fff; border: 1px solid #d0d7de; border-radius: 6px;
 code, pre { font-size: .85rem; }
 pre { white-space: pre-wrap; word-break: break-all; margin: .25rem 0; }
 .removed { color: #a40e26; } .sent { color: #1a7f37; } .muted { color: #57606a; }
-table { border-collapse: collapse; } th, td { text-align: left; padding: .2rem .5rem;
-  border-bottom: 1px solid #d0d7de; vertical-align: top; }
+table { border-collapse: collapse; display: block; max-width: 100%; overflow-x: auto; }
+th, td { text-align: left; padding: .2rem .5rem; border-bottom: 1px solid #d0d7de;
+  vertical-align: top; }
 footer { padding-bottom: 8rem; }
 """
 
