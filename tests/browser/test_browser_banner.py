@@ -32,9 +32,9 @@ BUTTON_STYLE = ("width", "height", "fontSize", "fontWeight", "color", "backgroun
 
 def styled(driver: Any) -> None:
     """Wait until banner.css applies (the banner loads it itself)."""
-    wait_for(driver, lambda d: js(d, "Array.prototype.some.call(document.styleSheets,"
-                                     " function (s) { return /banner\\.css/.test(s.href || ''); })"),
-             "banner.css did not load")
+    loaded = ("Array.prototype.some.call(document.styleSheets,"
+              " function (s) { return /banner\\.css/.test(s.href || ''); })")
+    wait_for(driver, lambda d: js(d, loaded), "banner.css did not load")
 
 
 def settled(driver: Any) -> None:
