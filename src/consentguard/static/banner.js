@@ -163,22 +163,35 @@
   }
 
   // Turn <script type="text/plain" data-consent-category="..."> into a running script
-  // once its categories (space or comma separated: all needed) are accepted.
+  // once its categories (space or comma separated: all needed) are accepted. Scripts run
+  // one after the other in document order: an external one is waited for (unless async).
+  var queue = Promise.resolve();
   function activate() {
-    d.querySelectorAll('script[type="text/plain"][data-consent-category]').forEach(function (old) {
+    var sel = 'script[type="text/plain"][data-consent-category]:not([data-cg-queued])';
+    d.querySelectorAll(sel).forEach(function (old) {
       var cats = old.getAttribute("data-consent-category").split(/[\s,]+/).filter(Boolean);
       if (!cats.length || !cats.every(allows)) return;
-      var s = d.createElement("script");
-      Array.prototype.forEach.call(old.attributes, function (a) {
-        if (a.name !== "type" && a.name !== "data-type") s.setAttribute(a.name, a.value);
-      });
-      if (old.getAttribute("data-type")) s.type = old.getAttribute("data-type");
-      if (old.nonce) s.nonce = old.nonce;
-      if (!old.hasAttribute("async")) s.async = false; // keep document order
-      s.setAttribute("data-cg-activated", "");
-      s.text = old.text;
-      old.parentNode.replaceChild(s, old);
+      old.setAttribute("data-cg-queued", "");
+      queue = queue.then(function () { return run(old); });
     });
+  }
+
+  function run(old) {
+    if (!old.parentNode) return null;
+    var s = d.createElement("script"), wait = null;
+    Array.prototype.forEach.call(old.attributes, function (a) {
+      if (!/^(type|data-type|data-cg-queued)$/.test(a.name)) s.setAttribute(a.name, a.value);
+    });
+    if (old.getAttribute("data-type")) s.type = old.getAttribute("data-type");
+    if (old.nonce) s.nonce = old.nonce;
+    s.setAttribute("data-cg-activated", "");
+    s.text = old.text;
+    if (s.src && !old.hasAttribute("async")) {
+      s.async = false;
+      wait = new Promise(function (res) { s.onload = s.onerror = res; });
+    }
+    old.parentNode.replaceChild(s, old);
+    return wait;
   }
 
   // Google Consent Mode v2: a signal is granted when a category naming it is accepted.
@@ -222,7 +235,7 @@
 
   // -- the dialog ----------------------------------------------------------------------------
 
-  var root = null, layer = null, prevFocus = null, busy = false;
+  var root = null, layer = null, prevFocus = null, busy = false, failed = false;
 
   function el(tag, attrs, kids) {
     var e = d.createElement(tag);
@@ -375,7 +388,7 @@
   function start() {
     d.addEventListener("click", function (e) {
       var t = e.target.closest && e.target.closest("[data-cg-open]");
-      if (!t) return;
+      if (!t || failed) return; // no state: a link goes to its href (a no-JS settings page)
       e.preventDefault();
       api.open().catch(function () {});
     });
@@ -386,6 +399,7 @@
       if (s.needs_consent) styled.then(function () { if (!root || root.hidden) show("first"); });
     }, function (err) {
       console.error(err);
+      failed = true;
       rejectReady(err);
     });
   }
