@@ -247,6 +247,8 @@ def test_import_ocd_only_seen_uses_the_audit_json(tmp_path: Path, capsys: Capsys
     registry = Registry.loads(captured.out, format="toml")
     assert [c.name for c in registry.cookies] == ["_ga_*", "PHPSESSID"]
     assert "unmatched: 'custom'" in captured.err
+    assert "from 6 rows matching the 3 cookie(s) the audit saw" in captured.err
+    assert "duplicate" not in captured.err.replace("0 duplicate(s)", "")
 
 
 @pytest.mark.parametrize(("name", "content", "message"), [

@@ -135,6 +135,7 @@ def test_only_seen_keeps_matching_rows_and_names_unmatched_cookies() -> None:
         ("Google Analytics", "Analytics", "_ga", "2 years", "0"),
         ("Google Analytics", "Analytics", "_ga_", "2 years", "1"),
         ("Meta", "Marketing", "_fbp", "3 months", "0"),
+        ("X", "Marketing", "not seen/invalid", "1 day", "0"),  # not reported: not seen
     ))
     audit = {"version": 1, "cookies": [{"name": "_ga_XYZ"}, {"name": "session"}]}
     result = convert(rows, only_seen=seen_names(audit))

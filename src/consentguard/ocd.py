@@ -128,6 +128,7 @@ class ImportResult:
     rows: int
     entries: tuple[tuple[OcdRow, Cookie], ...]
     notes: tuple[ImportNote, ...]
+    seen: int | None = None  #: how many cookie names ``only_seen`` held, if given
 
     @property
     def registry(self) -> Registry:
@@ -189,16 +190,21 @@ def convert(rows: Sequence[OcdRow], *, only_seen: Iterable[str] | None = None) -
     :param only_seen: keep only rows whose name (or pattern) matches one of these cookie
         names, such as the names a ``consentguard audit`` saw.
     """
-    notes: list[ImportNote] = []
+    all_notes: list[ImportNote] = []
+    seen = None if only_seen is None else sorted(set(only_seen))
     candidates: list[tuple[OcdRow, Cookie]] = []
     for row in rows:
         name = row.name.strip(" \t")
+        # With only_seen, the notes about rows no seen cookie matches are noise: drop them.
+        notes: list[ImportNote] = all_notes if seen is None or any(
+            s.startswith(name.rstrip("*")) if row.wildcard or name.endswith("*") else s == name
+            for s in seen) else []
         if not name:
             notes.append(ImportNote("skipped", row.line, row.name, "the name is empty."))
             continue
         if name != row.name:
             notes.append(ImportNote("trimmed", row.line, name,
-                                    "spaces around the name removed (browsers trim them)."))
+                                    "spaces or tabs around the name removed (browsers trim them)."))
         bad = [ch for ch in name if ch not in _TOKEN_CHARS]
         if bad:
             notes.append(ImportNote("skipped", row.line, name, (
@@ -226,8 +232,8 @@ def convert(rows: Sequence[OcdRow], *, only_seen: Iterable[str] | None = None) -
             name, category=category, purpose=row.description, duration=row.retention,
             provider=row.platform)))
 
-    if only_seen is not None:
-        seen = sorted(set(only_seen))
+    notes = all_notes
+    if seen is not None:
         kept = [(row, c) for row, c in candidates if any(c.matches(n) for n in seen)]
         for name in seen:
             if not any(c.matches(name) for _, c in kept):
@@ -260,7 +266,8 @@ def convert(rows: Sequence[OcdRow], *, only_seen: Iterable[str] | None = None) -
         by_lower.setdefault(cookie.name.lower(), (row, cookie))
         entries.append((row, cookie))
     notes.sort(key=lambda n: (n.line is None, n.line or 0))
-    return ImportResult(rows=len(rows), entries=tuple(entries), notes=tuple(notes))
+    return ImportResult(rows=len(rows), entries=tuple(entries), notes=tuple(notes),
+                        seen=None if seen is None else len(seen))
 
 
 def seen_names(report: Any) -> set[str]:
@@ -362,6 +369,7 @@ def iter_notes(result: ImportResult) -> Iterator[str]:
     for _, cookie in result.entries:
         per_category[cookie.category] = per_category.get(cookie.category, 0) + 1
     counts = ", ".join(f"{name} {count}" for name, count in per_category.items())
-    yield (f"{len(result.entries)} entries ({counts or 'none'}) from {result.rows} rows; "
+    kept = "" if result.seen is None else f" matching the {result.seen} cookie(s) the audit saw"
+    yield (f"{len(result.entries)} entries ({counts or 'none'}) from {result.rows} rows{kept}; "
            f"{result.count('skipped')} skipped, {result.count('duplicate')} duplicate(s) left "
            f"out, {result.count('case-variant')} case variant(s) kept")
