@@ -6,7 +6,9 @@ HttpOnly cookies and cookies of every domain, not only what ``document.cookie`` 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from selenium.common.exceptions import StaleElementReferenceException
@@ -16,6 +18,9 @@ from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import WebDriverWait
 
 TIMEOUT = 15
+#: Where screenshots land (CI keeps this folder as an artifact); CG_SCREENSHOTS overrides it.
+SCREENSHOTS = Path(os.environ.get("CG_SCREENSHOTS")
+                   or Path(__file__).resolve().parents[2] / "artifacts" / "screenshots")
 
 #: Cookies the demo site may store before any choice (category essential).
 ESSENTIAL = {"session", "cg_consent"}

@@ -12,6 +12,7 @@ storage. The browser resolves ``*.demo.test`` to 127.0.0.1, so a test can visit
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import shutil
@@ -21,20 +22,29 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-#: Where screenshots land (CI keeps this folder as an artifact).
-SCREENSHOTS = Path(os.environ.get("CG_SCREENSHOTS", ROOT / "artifacts" / "screenshots"))
 INSTALL_HINT = "run `bash scripts/install-browser.sh` (apt-get install chromium chromium-driver)"
+#: Set CG_REQUIRE_BROWSER=1 (CI does, once the browser is installed) to fail, not skip.
+REQUIRED = os.environ.get("CG_REQUIRE_BROWSER") == "1"
+if REQUIRED and importlib.util.find_spec("selenium") is None:
+    raise pytest.UsageError("CG_REQUIRE_BROWSER=1 but selenium is not installed: "
+                            "pip install -e '.[test]'")
 PARENT = "demo.test"
 
 
+def _unavailable(reason: str) -> NoReturn:
+    if REQUIRED:
+        pytest.fail(f"{reason} (CG_REQUIRE_BROWSER=1)", pytrace=False)
+    pytest.skip(reason)
+
+
 def _find(env: str, *names: str) -> str | None:
-    if os.environ.get(env):
-        return os.environ[env]
+    if os.environ.get(env):  # an explicit path, used only if it is there
+        return os.environ[env] if Path(os.environ[env]).is_file() else None
     for name in names:
         found = shutil.which(name) or (f"/usr/bin/{name}" if Path(f"/usr/bin/{name}").exists()
                                         else None)
@@ -90,16 +100,18 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
 @pytest.fixture(scope="session")
 def chromium() -> Iterator[Any]:
     """One headless Chromium for the session (Selenium WebDriver)."""
-    webdriver = pytest.importorskip(
-        "selenium.webdriver", reason="selenium is not installed: pip install -e '.[test]'")
-    from selenium.webdriver.chrome.service import Service
+    try:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+    except ImportError:
+        _unavailable("browser tests need selenium: pip install -e '.[test]'")
 
     binary = _find("CG_CHROMIUM", "chromium", "chromium-browser")
     driver_path = _find("CG_CHROMEDRIVER", "chromedriver")
     if binary is None or driver_path is None:
         missing = " and ".join(n for n, p in (("chromium", binary), ("chromedriver", driver_path))
                                if p is None)
-        pytest.skip(f"browser tests need {missing}: {INSTALL_HINT}")
+        _unavailable(f"browser tests need {missing}: {INSTALL_HINT}")
     profile = tempfile.mkdtemp(prefix="cg-chromium-")
     options = webdriver.ChromeOptions()
     options.binary_location = binary
@@ -113,7 +125,7 @@ def chromium() -> Iterator[Any]:
         driver = webdriver.Chrome(options=options, service=Service(driver_path))
     except Exception as exc:  # a broken install: say what failed rather than error each test
         shutil.rmtree(profile, ignore_errors=True)
-        pytest.skip(f"chromium could not start ({type(exc).__name__}: {exc}); {INSTALL_HINT}")
+        _unavailable(f"chromium could not start ({type(exc).__name__}: {exc}); {INSTALL_HINT}")
     driver.set_page_load_timeout(30)
     try:
         yield driver

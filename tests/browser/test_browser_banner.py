@@ -16,8 +16,7 @@ import pytest
 
 pytest.importorskip("selenium", reason="selenium is not installed: pip install -e '.[test]'")
 
-from browserkit import action, banner, category_box, js, load, wait_for
-from conftest import SCREENSHOTS
+from browserkit import SCREENSHOTS, action, banner, category_box, js, load, wait_for
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
