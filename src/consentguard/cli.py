@@ -63,6 +63,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _status(exc.code)
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `consentguard policy x | head`: the reader left, not an error
+        _silence_stdout()
+        return 0
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so flushing it at exit raises no second BrokenPipeError."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # no real file descriptor (tests)
+        pass
 
 
 def _status(code: object) -> int:
