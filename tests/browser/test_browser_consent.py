@@ -55,6 +55,7 @@ def test_first_visit_stores_only_essential_cookies(browser: Any, demo: Any) -> N
     assert dialog.get_attribute("role") == "dialog"
     assert dialog.get_attribute("aria-labelledby")
     assert active(browser)["inDialog"], "focus is not inside the dialog when it opens"
+    assert dialog.find_element(By.CSS_SELECTOR, 'a[href="/cookie-policy"]').is_displayed()
     # The server tried all of them; only the essential session cookie reached the browser.
     assert cookie_names(browser) == {"session"}
     (session,) = cookies_named(browser, "session")

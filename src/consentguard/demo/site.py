@@ -33,7 +33,7 @@ from flask import Flask, render_template_string
 from flask import request as flask_request
 
 from ..asgi import ASGIApp, ConsentMiddleware, Message, Receive, Scope, Send
-from ..endpoint import static_file
+from ..banner import banner_tag
 from ..fastapi import CurrentDecision
 from ..flask import ConsentGuard as FlaskConsentGuard
 from ..guard import ConsentGuard, Violation
@@ -265,15 +265,6 @@ _GATED_SCRIPTS = """
 """
 
 
-def _banner_src(endpoint: str) -> str:
-    """The banner's URL, versioned by content hash when the file is there."""
-    try:
-        digest = static_file("banner.js")[1]
-    except (FileNotFoundError, OSError):
-        return f"{endpoint}/banner.js"
-    return f"{endpoint}/banner.js?v={digest}"
-
-
 def _panel_html(log: RemovalLog) -> str:
     esc = html.escape
     rows = []
@@ -292,7 +283,7 @@ def _panel_html(log: RemovalLog) -> str:
     return "".join(rows) or '<p class="muted">No response yet.</p>'
 
 
-def _layout(title: str, body: str, *, log: RemovalLog, endpoint: str) -> str:
+def _layout(title: str, body: str, *, log: RemovalLog, banner: str) -> str:
     esc = html.escape
     return f"""<!doctype html>
 <html lang="en">
@@ -302,7 +293,7 @@ def _layout(title: str, body: str, *, log: RemovalLog, endpoint: str) -> str:
 <title>{esc(title)} · consentguard demo</title>
 <style>{_CSS}</style>
 <script>{_GTAG_JS}</script>
-<script src="{esc(_banner_src(endpoint))}" defer></script>
+{banner}
 </head>
 <body>
 <header>
@@ -458,8 +449,11 @@ def create_app(*, secret_key: str | None = None) -> ASGIApp:
     )
     endpoint = guard.endpoint or "/_consent"
 
+    # The banner: one tag, the same on every page (versioned URL, link to the policy).
+    banner = banner_tag(guard, policy_url="/cookie-policy")
+
     def page(title: str, body: str) -> str:
-        return _layout(title, body, log=log, endpoint=endpoint)
+        return _layout(title, body, log=log, banner=banner)
 
     # -- the Flask half ---------------------------------------------------------------------
     flask_app = Flask("consentguard.demo")
