@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-from conftest import SECRET, make_registry
+from test_policy import make_registry
 
 from consentguard import ConsentGuard, Registry, cli
 from consentguard.cli import main
@@ -41,6 +41,7 @@ provider = "Google Analytics"
 """
 
 Capsys = pytest.CaptureFixture[str]
+SECRET = "cli-test-secret-key"
 
 
 def write(tmp_path: Path, text: str, name: str = "cookies.toml") -> str:

@@ -199,7 +199,7 @@ def test_any_text_renders_without_breaking_the_markup(purpose: str, description:
     doc = parse_html(render_policy(registry, "html"))
     rows = doc.sections[0]["rows"]
     assert len(rows) == 2 and len(rows[1]) == len(COLUMNS)  # type: ignore[arg-type,index]
-    assert rows[1][2] == purpose.replace("\r\n", "\n").replace("\r", "\n")  # type: ignore[index]
+    assert rows[1][2] == purpose  # type: ignore[index]
     md_rows = markdown_sections(render_policy(registry))["Essential"]
     assert len(md_rows) == 1 and len(md_rows[0]) == len(COLUMNS)
     assert md_rows[0][3] == "1 day"
