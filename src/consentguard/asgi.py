@@ -23,6 +23,10 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
+# The request headers the guard reads.
+_COOKIE, _HOST, _GPC, _DNT = 1, 2, 3, 4
+_WANTED = {b"cookie": _COOKIE, b"host": _HOST, b"sec-gpc": _GPC, b"dnt": _DNT}
+
 # Messages that carry the response headers.
 _HEADER_MESSAGES = frozenset(
     {"http.response.start", "websocket.accept", "websocket.http.response.start"})
@@ -49,32 +53,29 @@ class ConsentMiddleware:
             await self.app(scope, receive, send)
             return
         cookies: list[str] = []
-        host = gpc = dnt = ""
+        host = ""
+        gpc = dnt = False
+        wanted = _WANTED
         for name, value in scope["headers"]:
-            name = name.lower()
-            if name == b"cookie":
+            kind = wanted.get(name) or wanted.get(name.lower())  # servers send lower case
+            if kind is None:
+                continue
+            if kind == _COOKIE:
                 cookies.append(value.decode("latin-1"))
-            elif name == b"host":
+            elif kind == _HOST:
                 host = value.decode("latin-1")
-            elif name == b"sec-gpc":
-                gpc = value.decode("latin-1")
-            elif name == b"dnt":
-                dnt = value.decode("latin-1")
-        path = scope.get("path", "")
-        cookie = "; ".join(cookies) if cookies else None
-        decision = self.guard.decide(
-            cookie,
-            host=host or _server_host(scope),
-            gpc=gpc == "1",
-            dnt=dnt == "1",
-            path=path,
-        )
-        scope = dict(scope)
-        if decision.cookie_changed:
+            elif kind == _GPC:
+                gpc = value == b"1"
+            else:
+                dnt = value == b"1"
+        cookie = "; ".join(cookies) if len(cookies) > 1 else cookies[0] if cookies else None
+        decision = self.guard.decide(cookie, host=host or _server_host(scope), gpc=gpc,
+                                     dnt=dnt, path=scope.get("path", ""))
+        if decision.cookie_changed:  # the app gets its own scope with the filtered header
             headers = [(n, v) for n, v in scope["headers"] if n.lower() != b"cookie"]
             if decision.cookie_header is not None:
                 headers.append((b"cookie", decision.cookie_header.encode("latin-1")))
-            scope["headers"] = headers
+            scope = {**scope, "headers": headers}
         state = scope.get("state")
         if state is None:  # servers without lifespan state; Starlette expects a dict here
             state = scope["state"] = {}
@@ -88,9 +89,9 @@ class ConsentMiddleware:
                 return
 
         async def guarded_send(message: Message) -> None:
-            if message["type"] in _HEADER_MESSAGES:
-                message = dict(message)
-                message["headers"] = decision.filter_raw_headers(message.get("headers", ()))
+            if message["type"] in _HEADER_MESSAGES:  # a copy: apps may reuse their dicts
+                message = {**message,
+                           "headers": decision.filter_raw_headers(message.get("headers", ()))}
             await send(message)
 
         await self.app(scope, receive, guarded_send)

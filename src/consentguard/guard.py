@@ -83,6 +83,9 @@ _SET_COOKIES = 4096
 _SET_COOKIE_LENGTH = 1024
 _DECISIONS = 4096
 _COOKIE_LENGTH = 8192
+_RESPONSES = 1024
+_MEMO_HEADERS = 64
+_MEMO_BYTES = 16384
 
 
 class ConsentGuard:
@@ -198,6 +201,7 @@ class ConsentGuard:
         self._tables: dict[frozenset[str], dict[str, int]] = {}
         self._set_cookies: OrderedDict[str | bytes, _SetCookie] = OrderedDict()
         self._decisions: OrderedDict[tuple[str, str, bool, bool], _Remembered] = OrderedDict()
+        self._responses: OrderedDict[Any, tuple[Any, ...]] = OrderedDict()
 
     # -- consent cookie ---------------------------------------------------------------------
 
@@ -441,6 +445,29 @@ class Decision:
     def _filter(self, headers: Iterable[tuple[H, H]], set_cookie: H, cache_control: H,
                 decode: Callable[[H], str], encode: Callable[[str], H]) -> list[tuple[H, H]]:
         guard = self._guard
+        # Pages repeat their headers, so for one choice the same header list gets the same
+        # answer — remembered while nothing else can differ: no purge, nobody to report to,
+        # no error to raise, and no answer resting on the clock (an Expires-only deletion).
+        memo = (not self.purge and guard.on_violation is None and not guard.report_only
+                and guard.unknown != "raise")
+        if not memo:
+            return self._filter_headers(headers, set_cookie, cache_control, decode, encode)[0]
+        items = tuple(headers)
+        key = (self.accepted, items)
+        known = guard._responses.get(key)
+        if known is not None:
+            return list(known)
+        out, timeless = self._filter_headers(items, set_cookie, cache_control, decode, encode)
+        if (timeless and len(items) <= _MEMO_HEADERS
+                and sum(len(value) for _, value in items) <= _MEMO_BYTES):
+            _bounded_put(guard._responses, key, tuple(out), _RESPONSES)
+        return out
+
+    def _filter_headers(self, headers: Iterable[tuple[H, H]], set_cookie: H, cache_control: H,
+                        decode: Callable[[H], str], encode: Callable[[str], H]
+                        ) -> tuple[list[tuple[H, H]], bool]:
+        """The filtered headers, and whether the answer holds at any time."""
+        guard = self._guard
         report_only = guard.report_only
         known = guard._set_cookies
         table = guard._table(self.accepted)
@@ -450,6 +477,7 @@ class Decision:
         logged = guard._logged_unknown
         block = guard.unknown == "block"
         now: float | None = None
+        timeless = True
         out: list[tuple[H, H]] = []
         personal = bool(self.purge)
         cache_at: list[int] = []
@@ -473,22 +501,25 @@ class Decision:
                             verdict == _UNKNOWN and block and facts.name in logged)):
                         if now is None:
                             now = guard.clock()
-                        if not facts.deletes(now):
-                            continue  # removed
-                        out.append(header)  # a deletion always passes
-                        continue
+                        deletion = facts.deletes(now)
+                        timeless = timeless and not facts.dated
+                        if deletion:
+                            out.append(header)  # a deletion always passes
+                        continue  # else removed
                 keep, consent_dependent = self._check_set_cookie(header[1], decode)
+                facts = known.get(header[1])
+                timeless = timeless and facts is not None and not facts.dated
                 personal = personal or consent_dependent
                 if not keep and not report_only:
                     continue
             out.append(header)
         if report_only:
-            return out
+            return out, timeless
         for value in self.purge:
             out.append((encode("Set-Cookie"), encode(value)))
         if personal and guard.cache_control:
             _make_private(out, cache_at, decode, encode)
-        return out
+        return out, timeless
 
     def _check_set_cookie(self, value: H, decode: Callable[[H], str]) -> tuple[bool, bool]:
         """(may it pass, does it make the response visitor-specific)."""
@@ -528,6 +559,12 @@ class _SetCookie:
         self.shown = shown
         self._text = text
         self._lifetime: tuple[int | None, float | None] | None = None
+
+    @property
+    def dated(self) -> bool:
+        """Whether :meth:`deletes` was asked and its answer rests on the clock (``Expires``)."""
+        return self._lifetime is not None and self._lifetime[0] is None and (
+            self._lifetime[1] is not None)
 
     def deletes(self, now: float) -> bool:
         """Whether the header can only delete its cookie (see :func:`cookies.is_deletion`)."""

@@ -1,0 +1,135 @@
+"""The hot path remembers decisions, verdicts, Set-Cookie facts and whole responses.
+
+Whatever it remembers must never change an answer: a guard that has served any
+sequence of requests answers each new one exactly as a fresh guard (nothing cached)
+does — across consents that expire, clocks that move, Expires-based deletions that
+stop being deletions, and caches small enough to evict on every request.
+"""
+
+from __future__ import annotations
+
+from email.utils import formatdate
+
+import pytest
+from conftest import NOW, SECRET, FrozenClock, make_registry
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from consentguard import ConsentGuard, Violation
+from consentguard import guard as guard_module
+
+DAY = 86400.0
+REGISTRY = make_registry()
+
+
+def _http_date(timestamp: float) -> str:
+    return formatdate(timestamp, usegmt=True)
+
+
+# Expires dates around NOW: whether each deletes depends on the clock (1-day skew).
+SET_COOKIES = [
+    "session=abc; Path=/; HttpOnly",
+    "lang=en; Max-Age=31536000",
+    "_ga=GA1.2.3; Domain=.example.com; Max-Age=63072000",
+    "_ga_XYZ=GS1.1; Max-Age=600",
+    "_fbp=fb.1.2; Max-Age=7776000",
+    "_fbp=; Max-Age=0",
+    f"_fbp=; Expires={_http_date(NOW - 2 * DAY)}",
+    f"ads_x=1; Expires={_http_date(NOW - 0.5 * DAY)}",
+    f"ads_y=1; Expires={_http_date(NOW + 3 * DAY)}",
+    "tracker=1; Max-Age=60",
+    "=_ga=GA1.9",
+    "bad\x01name=1",
+]
+COOKIES = [
+    None,
+    "session=abc",
+    "session=abc; _ga=GA1.2.3; _fbp=fb.1; lang=en",
+    "_ga; ads_1=x; tracker=1",
+]
+CHOICES = [[], ["analytics"], ["*"], ["functional", "marketing"]]
+
+requests = st.lists(
+    st.tuples(
+        st.sampled_from(range(len(CHOICES) + 1)),  # the last: no consent cookie
+        st.sampled_from(COOKIES),
+        st.lists(st.sampled_from(SET_COOKIES), max_size=6),
+        st.floats(min_value=0, max_value=200 * DAY),  # how far the clock moved
+        st.booleans(),  # Sec-GPC
+        st.sampled_from(["bytes", "str"]),
+    ),
+    min_size=1, max_size=12,
+)
+
+
+def _answer(guard: ConsentGuard, cookie: str | None, headers: list[str], gpc: bool,
+            kind: str) -> tuple[object, ...]:
+    decision = guard.decide(cookie, host="www.example.com", gpc=gpc)
+    if kind == "bytes":
+        raw = [(b"set-cookie", h.encode("latin-1")) for h in headers]
+        out: object = decision.filter_raw_headers([(b"content-type", b"text/html"), *raw])
+    else:
+        out = decision.filter_headers([("Content-Type", "text/html"),
+                                       *(("Set-Cookie", h) for h in headers)])
+    return (decision.consent, decision.accepted, decision.cookie_header, decision.purge, out)
+
+
+@settings(max_examples=150, deadline=None)
+@given(requests, st.booleans())
+def test_remembering_never_changes_an_answer(steps: list[tuple[int, str | None, list[str],
+                                                               float, bool, str]],
+                                             tiny_caches: bool) -> None:
+    clock = FrozenClock()
+    if tiny_caches:  # every insert evicts: the eviction paths run on each request
+        patch = pytest.MonkeyPatch()
+        for name in ("_DECISIONS", "_SET_COOKIES", "_RESPONSES", "_NAMES_PER_TABLE"):
+            patch.setattr(guard_module, name, 1)
+    try:
+        warm = ConsentGuard(REGISTRY, secret_key=SECRET, clock=clock)
+        values = [warm.encode_consent(choice) for choice in CHOICES]
+        for choice, cookie, headers, moved, gpc, kind in steps:
+            clock.now = NOW + moved
+            consent = values[choice] if choice < len(values) else None
+            full = "; ".join(p for p in (cookie, consent and f"cg_consent={consent}") if p)
+            fresh = ConsentGuard(REGISTRY, secret_key=SECRET, clock=clock)
+            got = _answer(warm, full or None, headers, gpc, kind)
+            want = _answer(fresh, full or None, headers, gpc, kind)
+            assert got[1:] == want[1:]
+            assert (got[0] is None) == (want[0] is None)
+            if got[0] is not None and want[0] is not None:
+                assert got[0].accepted == want[0].accepted  # type: ignore[attr-defined]
+    finally:
+        if tiny_caches:
+            patch.undo()
+
+
+def test_reports_are_made_on_every_request_not_only_the_first() -> None:
+    seen: list[Violation] = []
+    guard = ConsentGuard(REGISTRY, secret_key=SECRET, clock=FrozenClock(),
+                         on_violation=seen.append)
+    for _ in range(3):
+        decision = guard.decide("_fbp=1; session=a", host="www.example.com", path="/p")
+        decision.filter_headers([("Set-Cookie", "_fbp=2; Max-Age=60")])
+    assert [(v.kind, v.name) for v in seen] == [("request-cookie", "_fbp"),
+                                                ("set-cookie", "_fbp")] * 3
+
+
+def test_a_remembered_consent_still_expires() -> None:
+    clock = FrozenClock()
+    guard = ConsentGuard(REGISTRY, secret_key=SECRET, clock=clock, max_age=DAY)
+    cookie = f"cg_consent={guard.encode_consent(['analytics'])}; _ga=1"
+    assert guard.decide(cookie).allows("analytics")
+    clock.advance(DAY + 1)
+    decision = guard.decide(cookie, host="www.example.com")
+    assert not decision.allows("analytics")
+    assert decision.cookie_header == f"cg_consent={cookie.split('=', 1)[1].split(';')[0]}"
+    assert any(p.startswith("_ga=") for p in decision.purge)
+
+
+def test_an_expires_deletion_is_judged_at_each_request() -> None:
+    clock = FrozenClock()
+    guard = ConsentGuard(REGISTRY, secret_key=SECRET, clock=clock)
+    header = [("Set-Cookie", f"_fbp=x; Expires={_http_date(NOW - 0.5 * DAY)}")]
+    assert guard.decide(None).filter_headers(header) == []  # within the skew: may store
+    clock.advance(DAY)
+    assert guard.decide(None).filter_headers(header) == header  # now only deletes
