@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import TYPE_CHECKING, Any
 
-from .endpoint import is_endpoint_path, serve_asgi
+from .endpoint import GPC_JSON_PATH, is_endpoint_path, serve_asgi
 
 if TYPE_CHECKING:
     from .guard import ConsentGuard
@@ -57,9 +57,13 @@ class ConsentMiddleware:
         gpc = dnt = False
         wanted = _WANTED
         for name, value in scope["headers"]:
-            kind = wanted.get(name) or wanted.get(name.lower())  # servers send lower case
+            kind = wanted.get(name)
             if kind is None:
-                continue
+                if name.islower():  # servers send lower case; anything else is looked at again
+                    continue
+                kind = wanted.get(name.lower())
+                if kind is None:
+                    continue
             if kind == _COOKIE:
                 cookies.append(value.decode("latin-1"))
             elif kind == _HOST:
@@ -69,8 +73,10 @@ class ConsentMiddleware:
             else:
                 dnt = value == b"1"
         cookie = "; ".join(cookies) if len(cookies) > 1 else cookies[0] if cookies else None
-        decision = self.guard.decide(cookie, host=host or _server_host(scope), gpc=gpc,
-                                     dnt=dnt, path=scope.get("path", ""))
+        guard = self.guard
+        path: str = scope.get("path", "")
+        decision = guard.decide(cookie, host=host or _server_host(scope), gpc=gpc, dnt=dnt,
+                                path=path)
         if decision.cookie_changed:  # the app gets its own scope with the filtered header
             headers = [(n, v) for n, v in scope["headers"] if n.lower() != b"cookie"]
             if decision.cookie_header is not None:
@@ -82,10 +88,13 @@ class ConsentMiddleware:
         state["consent"] = decision.consent
         state["consent_decision"] = decision
 
-        if scope["type"] == "http":
+        endpoint = guard.endpoint
+        if scope["type"] == "http" and (
+                (endpoint is not None and endpoint in path)  # cheap test first
+                or (guard.gpc_json and GPC_JSON_PATH in path)):
             app_path = _endpoint_path(scope)
-            if is_endpoint_path(self.guard, app_path):
-                await serve_asgi(self.guard, decision, scope, receive, send, app_path, cookie)
+            if is_endpoint_path(guard, app_path):
+                await serve_asgi(guard, decision, scope, receive, send, app_path, cookie)
                 return
 
         async def guarded_send(message: Message) -> None:
