@@ -25,7 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Serve the demo with uvicorn until interrupted, after printing its URL.
 
-    :returns: 0 after a clean stop, 1 when a dependency is missing or the port is taken.
+    :returns: 0 after a clean stop (Ctrl+C), 1 when a dependency is missing or the port is taken.
     """
     try:
         import uvicorn
@@ -51,7 +51,10 @@ def run(args: argparse.Namespace) -> int:
     print(f"  (also http://www.demo.test:{port}/ if *.demo.test resolves to {args.host}: "
           "cookies on a parent domain) — Ctrl+C to stop", flush=True)
     config = uvicorn.Config(create_app(), log_level="warning", lifespan="off")
-    uvicorn.Server(config).run(sockets=[sock])
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    except KeyboardInterrupt:  # Ctrl+C: uvicorn has shut down cleanly, then re-raised it
+        print("consentguard demo stopped", flush=True)
     return 0
 
 
