@@ -265,12 +265,15 @@ class ConsentGuard:
                             remembered.cookie_header, remembered.cookie_changed,
                             remembered.purge, path)
         pairs = cookie_pairs(cookie) if cookie else []
+        own = self.cookie_name
         values = tuple(dict.fromkeys(
-            pair.partition("=")[2] for name, pair in pairs if name == self.cookie_name))
-        decoded = tuple(self.codec.decode(v) for v in values)
+            pair.partition("=")[2] for name, pair in pairs if name == own))
+        decode = self.codec.decode
+        decoded = tuple(decode(v) for v in values)
         consent = _merge(decoded)
         allowed = self.accepted_categories(consent, gpc=gpc, dnt=dnt)
         table = self._table(allowed)
+        passes = _ALLOW, _CONSENTED, _UNKNOWN if self.unknown == "allow" else _ALLOW
         kept: list[str] = []
         purge: list[str] = []
         purged: set[str] = set()
@@ -279,9 +282,11 @@ class ConsentGuard:
         for name, pair in pairs:
             # A nameless pair ("_ga", "=_ga=1") is read by lenient parsers (werkzeug,
             # scripts) as the cookie it names: judge it by that name.
-            verdict = self._classify(name or _shown_name(pair), allowed, table)
-            if verdict in (_ALLOW, _CONSENTED) or (
-                    verdict == _UNKNOWN and self.unknown == "allow"):
+            shown = name or _shown_name(pair)
+            verdict = table.get(shown)
+            if verdict is None:
+                verdict = self._classify(shown, allowed, table)
+            if verdict in passes:
                 kept.append(pair)
                 continue
             changed = True
