@@ -19,6 +19,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 from .consent import Consent, consent_to_json
 from .log import ConsentRecord
+from .policy import cookie_data
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -112,12 +113,7 @@ def state(guard: ConsentGuard, decision: Decision, *, gpc: bool) -> dict[str, An
             "required": category.required,
             "accepted": decision.allows(category.name),
             "consent_mode": list(category.consent_mode),
-            "cookies": [
-                {"name": c.name, "storage": c.storage, "purpose": c.purpose,
-                 "duration": c.duration, "provider": c.provider,
-                 "third_party": c.is_third_party, "domain": c.domain, "path": c.path}
-                for c in registry.cookies_in(category.name)
-            ],
+            "cookies": [cookie_data(c) for c in registry.cookies_in(category.name)],
         })
     return {
         "endpoint": guard.endpoint,
