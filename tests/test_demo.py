@@ -93,9 +93,10 @@ def test_gated_blocks_are_inert_until_the_banner_activates_them() -> None:
         assert f'<script type="text/plain" data-consent-category="{category}">' in home.text
 
 
-def test_panel_does_not_record_its_own_polling() -> None:
-    (_, _, panel) = fetch(("GET", "/", {}), ("GET", "/demo/removed", {}),
-                          ("GET", "/demo/removed", {}))
+def test_panel_records_pages_and_choices_not_polling_or_state_reads() -> None:
+    (_, _, _, _, panel) = fetch(("GET", "/", {}), ("GET", "/demo/removed", {}),
+                                ("GET", "/_consent", {}), ("GET", "/_consent/banner.js", {}),
+                                ("GET", "/demo/removed", {}))
     assert [e["path"] for e in panel.json()["responses"]] == ["/"]
     assert panel.headers["cache-control"] == "no-store"
 

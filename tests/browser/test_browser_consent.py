@@ -171,7 +171,8 @@ def test_withdrawal_through_the_endpoint_purges_httponly_parent_domain_cookie(
     assert [c["domain"].lstrip(".") for c in cookies_named(browser, "_ga")] == ["demo.test"]
     status = browser.execute_async_script(
         "var done = arguments[arguments.length - 1];"
-        "fetch('/_consent', {method: 'DELETE'}).then(function (r) { done(r.status); });")
+        "fetch('/_consent', {method: 'DELETE', headers: {Accept: 'application/json'}})"
+        ".then(function (r) { done(r.status); });")
     assert status == 200
     # The DELETE answer alone deleted them: HttpOnly, parent domain, pattern cookie.
     assert not cookie_names(browser) & ANALYTICS_COOKIES, cookie_jar(browser)
@@ -256,12 +257,32 @@ def test_consent_form_without_javascript(browser: Any, demo: Any) -> None:
 
 
 def test_live_panel_lists_removed_set_cookie(browser: Any, demo: Any) -> None:
-    load(browser, demo.url("/"))
+    # A query string of its own: only the panel's polling can show this very response.
+    load(browser, demo.url("/?panel"))
     panel = browser.find_element(By.ID, "cg-demo-removed")
-    wait_for(browser, lambda d: "removed Set-Cookie: _ga=" in panel.text,
-             "the panel does not list the removed _ga")
-    text = panel.text
-    assert "GET / → 200" in text.splitlines()[0]
-    assert "removed Set-Cookie: tracker_uid=" in text and "[undeclared]" in text
-    assert "removed Set-Cookie: _fbp=" in text and "[marketing]" in text
-    assert "sent: session=" in text
+    wait_for(browser, lambda d: panel.text.startswith("GET /?panel → 200"),
+             "the panel does not show the last response")
+    last = panel.find_element(By.CSS_SELECTOR, ".response").text
+    assert "removed Set-Cookie: _ga=" in last and "HttpOnly" in last
+    assert "removed Set-Cookie: tracker_uid=" in last and "[undeclared]" in last
+    assert "removed Set-Cookie: _fbp=" in last and "[marketing]" in last
+    assert "sent: session=" in last
+
+    # A withdrawal's answer shows the deletions the server sent.
+    action(browser, "accept-all").click()
+    wait_banner_hidden(browser)
+    load(browser, demo.url("/"))
+    status = browser.execute_async_script(
+        "var done = arguments[arguments.length - 1];"
+        "fetch('/_consent', {method: 'DELETE', headers: {Accept: 'application/json'}})"
+        ".then(function (r) { done(r.status); });")
+    assert status == 200
+    wait_for(browser, lambda d: panel_first(d).startswith("DELETE /_consent → 200"),
+             "the panel does not show the withdrawal")
+    assert "sent: _ga=; Expires=" in panel_first(browser)
+
+
+def panel_first(driver: Any) -> str:
+    """The text of the newest response in the live panel."""
+    found = driver.find_elements(By.CSS_SELECTOR, "#cg-demo-removed .response")
+    return found[0].text if found else ""

@@ -42,8 +42,10 @@ from ..registry import Category, Cookie, Registry
 
 __all__ = ["RemovalLog", "create_app", "demo_registry"]
 
-#: Responses whose removals the live panel does not list (its own polling, static files).
+#: Responses the live panel does not list: its own polling, the banner's files, and the
+#: banner's reads of the consent state (``GET /_consent``); choices (``POST``) are listed.
 _UNLOGGED = ("/demo/removed", "/_consent/banner.js", "/_consent/banner.css", "/favicon.ico")
+_STATE_READ = ("/_consent", ("GET", "HEAD"))
 
 
 def demo_registry() -> Registry:
@@ -138,7 +140,8 @@ class RemovalLog:
 
         async def record(scope: Scope, receive: Receive, send: Send) -> None:
             path = scope.get("path", "")
-            if scope["type"] != "http" or path in _UNLOGGED:
+            if (scope["type"] != "http" or path in _UNLOGGED
+                    or (path == _STATE_READ[0] and scope.get("method") in _STATE_READ[1])):
                 await app(scope, receive, send)
                 return
             removed: list[dict[str, str]] = []
