@@ -188,3 +188,15 @@ def test_a_guard_decodes_with_the_fast_path() -> None:
     consent = guard.decode_consent(value)
     assert consent is not None and consent.allows("marketing")
     assert json.loads(json.dumps(sorted(consent.refused))) == ["analytics", "functional"]
+
+
+def test_a_decoded_consent_equals_one_built_by_hand() -> None:
+    """The decoder builds Consent without its __init__: it must still be the same value."""
+    from dataclasses import fields, replace
+
+    guard = ConsentGuard(make_registry(), secret_key=SECRET, clock=FrozenClock())
+    decoded = guard.decode_consent(guard.encode_consent(["analytics"]))
+    assert decoded is not None
+    rebuilt = replace(decoded)  # through __init__
+    assert decoded == rebuilt and hash(decoded) == hash(rebuilt)
+    assert {f.name for f in fields(decoded)} == set(vars(decoded))

@@ -288,7 +288,10 @@ class ConsentCodec:
             if len(self._shapes) >= 256:  # payloads are signed, but stay bounded anyway
                 self._shapes.clear()
             self._shapes[key] = shape
-        return Consent(
+        # Every new visitor's first request builds one: skip the frozen dataclass's
+        # field-by-field object.__setattr__ (the fields are exactly these, already checked).
+        consent = object.__new__(Consent)
+        consent.__dict__.update(
             id=consent_id,
             issued=_utc(issued),
             expires=_utc(issued + shape.lifetime),
@@ -300,6 +303,7 @@ class ConsentCodec:
             version=version,
             revisions=dict(accepted_at),
         )
+        return consent
 
     def _shape(self, version: str | None, accepted_at: Mapping[str, str],
                refused: list[str]) -> _Shape:
