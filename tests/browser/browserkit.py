@@ -11,7 +11,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from selenium.common.exceptions import StaleElementReferenceException
+from selenium.common.exceptions import (
+    NoSuchElementException,
+    StaleElementReferenceException,
+)
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
@@ -54,8 +57,14 @@ def storage_keys(driver: WebDriver, kind: str) -> set[str]:
 
 def wait_for(driver: WebDriver, condition: Callable[[WebDriver], Any],
              message: str = "", timeout: float = TIMEOUT) -> Any:
-    """Wait until ``condition(driver)`` is truthy; return its value."""
-    return WebDriverWait(driver, timeout, poll_frequency=0.05).until(condition, message)
+    """Wait until ``condition(driver)`` is truthy; return its value.
+
+    An element missing or gone stale (the page is being replaced) counts as "not yet".
+    """
+    return WebDriverWait(
+        driver, timeout, poll_frequency=0.05,
+        ignored_exceptions=(NoSuchElementException, StaleElementReferenceException),
+    ).until(condition, message)
 
 
 def load(driver: WebDriver, url: str) -> Any:
