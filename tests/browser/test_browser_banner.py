@@ -16,12 +16,13 @@ import pytest
 
 pytest.importorskip("selenium", reason="selenium is not installed: pip install -e '.[test]'")
 
-from browserkit import SCREENSHOTS, action, banner, category_box, js, load, wait_for
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from consentguard import Cookie
 from consentguard.cookies import purge_domains
+
+from .browserkit import SCREENSHOTS, action, banner, category_box, js, load, wait_for
 
 pytestmark = pytest.mark.browser
 

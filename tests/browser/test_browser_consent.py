@@ -12,7 +12,10 @@ import pytest
 
 pytest.importorskip("selenium", reason="selenium is not installed: pip install -e '.[test]'")
 
-from browserkit import (
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+
+from .browserkit import (
     ANALYTICS_COOKIES,
     ANALYTICS_STORAGE,
     ESSENTIAL,
@@ -33,8 +36,6 @@ from browserkit import (
     wait_ready,
     wait_reloaded,
 )
-from selenium.webdriver.common.by import By
-from selenium.webdriver.common.keys import Keys
 
 pytestmark = pytest.mark.browser
 

@@ -1,0 +1,1 @@
+"""Real-browser tests (Chromium via Selenium) against the demo site."""
