@@ -76,6 +76,10 @@ def test_reject_all_stores_nothing_more(browser: Any, demo: Any) -> None:
     load(browser, demo.parent_url("/flask/"))
     assert browser.find_element(By.ID, "flask-analytics").text == "analytics not accepted"
     assert cookie_names(browser) == {"session", "cg_consent"}
+    # consentguard.open() reopens the settings, showing the stored refusal.
+    browser.execute_script("consentguard.open();")
+    assert not category_box(browser, "analytics").is_selected()
+    assert active(browser)["inDialog"]
 
 
 def test_accept_analytics_through_customise(browser: Any, demo: Any) -> None:
@@ -123,6 +127,9 @@ def test_accept_analytics_through_customise(browser: Any, demo: Any) -> None:
     assert browser.find_element(By.ID, "flask-analytics").text == "analytics accepted"
     assert browser.find_element(By.ID, "flask-marketing").text == "marketing not accepted"
     assert "_ga_FLASK" in cookie_names(browser)
+    browser.execute_script("consentguard.open();")
+    assert category_box(browser, "analytics").is_selected()
+    assert not category_box(browser, "marketing").is_selected()
 
 
 def test_withdrawal_removes_server_and_script_cookies_and_storage(browser: Any,
