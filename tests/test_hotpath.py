@@ -133,3 +133,12 @@ def test_an_expires_deletion_is_judged_at_each_request() -> None:
     assert guard.decide(None).filter_headers(header) == []  # within the skew: may store
     clock.advance(DAY)
     assert guard.decide(None).filter_headers(header) == header  # now only deletes
+
+
+def test_str_and_bytes_header_lists_are_remembered_apart() -> None:
+    guard = ConsentGuard(REGISTRY, secret_key=SECRET, clock=FrozenClock())
+    decision = guard.decide("_fbp=1", host="www.example.com")  # refused: purged
+    as_text = decision.filter_headers([])
+    as_bytes = decision.filter_raw_headers([])
+    assert as_text and all(isinstance(n, str) and isinstance(v, str) for n, v in as_text)
+    assert as_bytes == [(n.encode("latin-1"), v.encode("latin-1")) for n, v in as_text]

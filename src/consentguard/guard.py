@@ -259,8 +259,9 @@ class ConsentGuard:
         if remembered is not None and remembered.current(self.codec):
             # A returning visitor sends the same Cookie header: the same decision, as long
             # as each consent value still decodes to what it did (expiry is checked).
-            for name, pair in remembered.reports:
-                self._report("request-cookie", name, pair, path)
+            if remembered.reports and (self.on_violation is not None or self.report_only):
+                for name, pair in remembered.reports:  # reports are per request
+                    self._report("request-cookie", name, pair, path)
             return Decision(self, remembered.consent, remembered.accepted,
                             remembered.cookie_header, remembered.cookie_changed,
                             remembered.purge, path)
@@ -451,14 +452,14 @@ class Decision:
                 decode: Callable[[H], str], encode: Callable[[str], H]) -> list[tuple[H, H]]:
         guard = self._guard
         # Pages repeat their headers, so for one choice the same header list gets the same
-        # answer — remembered while nothing else can differ: no purge, nobody to report to,
-        # no error to raise, and no answer resting on the clock (an Expires-only deletion).
-        memo = (not self.purge and guard.on_violation is None and not guard.report_only
+        # answer (with the same purge) — remembered while nothing else can differ: nobody to
+        # report to, no error to raise, no answer resting on the clock (Expires-only deletion).
+        memo = (guard.on_violation is None and not guard.report_only
                 and guard.unknown != "raise")
         if not memo:
             return self._filter_headers(headers, set_cookie, cache_control, decode, encode)[0]
         items = tuple(headers)
-        key = (self.accepted, items)
+        key = (set_cookie, self.accepted, self.purge, items)  # str and bytes lists apart
         known = guard._responses.get(key)
         if known is not None:
             return list(known)
