@@ -276,14 +276,22 @@ class ConsentCodec:
             isinstance(consent_id, str) and isinstance(issued, int)
             and 0 <= issued < 2**33  # beyond year 2242 datetime cannot hold the expiry
             and isinstance(accepted_at, dict) and isinstance(refused, list)
-            and (version is None or isinstance(version, str))
-            and all(isinstance(k, str) and isinstance(v, str) for k, v in accepted_at.items())
-            and all(isinstance(r, str) for r in refused)
         ):
             return None
-        key = (version, tuple(accepted_at.items()), tuple(refused))
-        shape = self._shapes.get(key)
+        try:
+            key = (version, tuple(accepted_at.items()), tuple(refused))
+            shape = self._shapes.get(key)
+        except TypeError:  # an unhashable part: not a payload of ours
+            return None
         if shape is None:
+            # The categories part repeats across visitors: check its types once per shape.
+            if not (
+                (version is None or isinstance(version, str))
+                and all(isinstance(k, str) and isinstance(v, str)
+                        for k, v in accepted_at.items())
+                and all(isinstance(r, str) for r in refused)
+            ):
+                return None
             shape = self._shape(version, accepted_at, refused)
             if len(self._shapes) >= 256:  # payloads are signed, but stay bounded anyway
                 self._shapes.clear()

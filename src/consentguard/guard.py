@@ -579,18 +579,27 @@ class _SetCookie:
         return deletes(self._lifetime, now)
 
 
-@dataclass(frozen=True)
 class _Remembered:
-    """A decision kept for the same Cookie header, with the consent values it rests on."""
+    """A decision kept for the same Cookie header, with the consent values it rests on.
 
-    values: tuple[str, ...]
-    decoded: tuple[Consent | None, ...]
-    consent: Consent | None
-    accepted: frozenset[str]
-    cookie_header: str | None
-    cookie_changed: bool
-    purge: tuple[str, ...]
-    reports: tuple[tuple[str, str], ...]
+    (A slotted class, not a frozen dataclass: one is built for every new Cookie header.)
+    """
+
+    __slots__ = ("accepted", "consent", "cookie_changed", "cookie_header", "decoded", "purge",
+                 "reports", "values")
+
+    def __init__(self, values: tuple[str, ...], decoded: tuple[Consent | None, ...],
+                 consent: Consent | None, accepted: frozenset[str], cookie_header: str | None,
+                 cookie_changed: bool, purge: tuple[str, ...],
+                 reports: tuple[tuple[str, str], ...]) -> None:
+        self.values = values
+        self.decoded = decoded
+        self.consent = consent
+        self.accepted = accepted
+        self.cookie_header = cookie_header
+        self.cookie_changed = cookie_changed
+        self.purge = purge
+        self.reports = reports
 
     def current(self, codec: ConsentCodec) -> bool:
         """Whether each consent value still decodes to the same thing (not expired)."""
