@@ -41,6 +41,7 @@ SecretKey = Union[str, bytes, "list[str | bytes]", "tuple[str | bytes, ...]"]
 SALT = "consentguard.consent.v1"
 # A token issued this far in the future is refused (a clock gone wrong, or a leaked key).
 _FUTURE_SKEW = 300
+_INFINITY = float("inf")
 # Longest cookie value worth verifying (browsers keep at most 4096 octets per cookie).
 _MAX_VALUE = 4096
 
@@ -197,8 +198,17 @@ class ConsentCodec:
 
     def decode(self, value: str | None, *, now: float | None = None) -> Consent | None:
         """Verify a cookie value; the :class:`Consent` it holds, or ``None``."""
+        return self.decode_window(value, now=now)[0]
+
+    def decode_window(self, value: str | None, *, now: float | None = None
+                      ) -> tuple[Consent | None, float, float]:
+        """:meth:`decode`, with the span of time ``[start, end)`` the answer holds for.
+
+        A forged value is ``None`` forever; a valid one is the consent from shortly before
+        its issue time (clock skew) until it expires, and ``None`` outside that span.
+        """
         if not value:
-            return None
+            return None, -_INFINITY, _INFINITY
         now = self.clock() if now is None else now
         cache = self._cache
         cached = cache.get(value)
@@ -222,9 +232,14 @@ class ConsentCodec:
             except KeyError:
                 pass  # another thread evicted it meanwhile
         consent, issued, expires = cached
-        if consent is None or now >= expires or issued > now + _FUTURE_SKEW:
-            return None
-        return consent
+        if consent is None:
+            return None, -_INFINITY, _INFINITY
+        valid_from = issued - _FUTURE_SKEW
+        if now < valid_from:
+            return None, -_INFINITY, valid_from
+        if now >= expires:
+            return None, expires, _INFINITY
+        return consent, valid_from, expires
 
     def verify(self, value: str) -> Any:
         """The payload a signed value carries, or ``None`` when it does not verify.

@@ -86,6 +86,7 @@ _COOKIE_LENGTH = 8192
 _RESPONSES = 1024
 _MEMO_HEADERS = 64
 _MEMO_BYTES = 16384
+_INFINITY = float("inf")
 
 
 class ConsentGuard:
@@ -256,9 +257,10 @@ class ConsentGuard:
         """
         key = (cookie or "", host, gpc, dnt)
         remembered = self._decisions.get(key)
-        if remembered is not None and remembered.current(self.codec):
-            # A returning visitor sends the same Cookie header: the same decision, as long
-            # as each consent value still decodes to what it did (expiry is checked).
+        now = self.clock()
+        if remembered is not None and remembered.valid_from <= now < remembered.valid_until:
+            # A returning visitor sends the same Cookie header: the same decision, for as
+            # long as each consent value in it decodes to what it did (until one expires).
             if remembered.reports and (self.on_violation is not None or self.report_only):
                 for name, pair in remembered.reports:  # reports are per request
                     self._report("request-cookie", name, pair, path)
@@ -269,9 +271,11 @@ class ConsentGuard:
         own = self.cookie_name
         values = tuple(dict.fromkeys(
             pair.partition("=")[2] for name, pair in pairs if name == own))
-        decode = self.codec.decode
-        decoded = tuple(decode(v) for v in values)
-        consent = _merge(decoded)
+        decode = self.codec.decode_window
+        windows = [decode(v, now=now) for v in values]
+        consent = _merge([consent for consent, _, _ in windows])
+        valid_from = max((start for _, start, _ in windows), default=-_INFINITY)
+        valid_until = min((end for _, _, end in windows), default=_INFINITY)
         allowed = self.accepted_categories(consent, gpc=gpc, dnt=dnt)
         table = self._table(allowed)
         passes = _ALLOW, _CONSENTED, _UNKNOWN if self.unknown == "allow" else _ALLOW
@@ -307,8 +311,8 @@ class ConsentGuard:
                               tuple(purge), path)
         if len(key[0]) <= _COOKIE_LENGTH:
             _bounded_put(self._decisions, key, _Remembered(
-                values, decoded, consent, allowed, result.cookie_header, result.cookie_changed,
-                result.purge, tuple(reports)), _DECISIONS)
+                valid_from, valid_until, consent, allowed, result.cookie_header,
+                result.cookie_changed, result.purge, tuple(reports)), _DECISIONS)
         return result
 
     def _classify(self, name: str, allowed: frozenset[str], table: dict[str, int]) -> int:
@@ -580,34 +584,25 @@ class _SetCookie:
 
 
 class _Remembered:
-    """A decision kept for the same Cookie header, with the consent values it rests on.
+    """A decision kept for one Cookie header, with the time span it holds for.
 
     (A slotted class, not a frozen dataclass: one is built for every new Cookie header.)
     """
 
-    __slots__ = ("accepted", "consent", "cookie_changed", "cookie_header", "decoded", "purge",
-                 "reports", "values")
+    __slots__ = ("accepted", "consent", "cookie_changed", "cookie_header", "purge", "reports",
+                 "valid_from", "valid_until")
 
-    def __init__(self, values: tuple[str, ...], decoded: tuple[Consent | None, ...],
-                 consent: Consent | None, accepted: frozenset[str], cookie_header: str | None,
-                 cookie_changed: bool, purge: tuple[str, ...],
-                 reports: tuple[tuple[str, str], ...]) -> None:
-        self.values = values
-        self.decoded = decoded
+    def __init__(self, valid_from: float, valid_until: float, consent: Consent | None,
+                 accepted: frozenset[str], cookie_header: str | None, cookie_changed: bool,
+                 purge: tuple[str, ...], reports: tuple[tuple[str, str], ...]) -> None:
+        self.valid_from = valid_from
+        self.valid_until = valid_until
         self.consent = consent
         self.accepted = accepted
         self.cookie_header = cookie_header
         self.cookie_changed = cookie_changed
         self.purge = purge
         self.reports = reports
-
-    def current(self, codec: ConsentCodec) -> bool:
-        """Whether each consent value still decodes to the same thing (not expired)."""
-        decode = codec.decode
-        for value, was in zip(self.values, self.decoded):  # noqa: B905, SIM110 - hot path
-            if decode(value) is not was:
-                return False
-        return True
 
 
 def _merge(found: Sequence[Consent | None]) -> Consent | None:
