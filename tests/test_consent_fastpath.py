@@ -200,3 +200,16 @@ def test_a_decoded_consent_equals_one_built_by_hand() -> None:
     rebuilt = replace(decoded)  # through __init__
     assert decoded == rebuilt and hash(decoded) == hash(rebuilt)
     assert {f.name for f in fields(decoded)} == set(vars(decoded))
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-32-le", "utf-8-sig"])
+def test_signed_payloads_in_other_encodings_are_refused_as_itsdangerous_does(
+        encoding: str) -> None:
+    from itsdangerous.encoding import base64_encode
+
+    its = serializer(SECRET)
+    body = json.dumps(payload()).encode(encoding)
+    token = its.make_signer(SALT).sign(base64_encode(body)).decode()
+    with pytest.raises(BadData):
+        its.loads(token)
+    assert codec().verify(token) is None and codec().decode(token) is None

@@ -142,3 +142,77 @@ def test_str_and_bytes_header_lists_are_remembered_apart() -> None:
     as_bytes = decision.filter_raw_headers([])
     assert as_text and all(isinstance(n, str) and isinstance(v, str) for n, v in as_text)
     assert as_bytes == [(n.encode("latin-1"), v.encode("latin-1")) for n, v in as_text]
+
+
+# -- found in review: each of these once made the remembered answer differ or grow ----------
+
+
+def test_asgi_headers_as_lists_are_filtered_not_crashed() -> None:
+    import asyncio
+
+    import httpx
+
+    async def app(scope: dict[str, object], receive: object, send: object) -> None:
+        await send({"type": "http.response.start", "status": 200,  # type: ignore[operator]
+                    "headers": [[b"content-type", b"text/plain"], [b"set-cookie", b"_fbp=1"],
+                                [b"set-cookie", b"session=a"]]})
+        await send({"type": "http.response.body", "body": b"ok"})  # type: ignore[operator]
+
+    guard = ConsentGuard(REGISTRY, secret_key=SECRET)
+
+    async def get() -> httpx.Response:
+        transport = httpx.ASGITransport(guard.asgi(app))  # type: ignore[arg-type]
+        async with httpx.AsyncClient(transport=transport, base_url="https://example.com") as c:
+            return await c.get("/")
+
+    for _ in range(2):
+        response = asyncio.run(get())
+        assert response.status_code == 200
+        assert response.headers.get_list("set-cookie") == ["session=a"]
+
+
+@pytest.mark.parametrize(("before", "after"), [
+    ({"unknown": "allow"}, {"unknown": "block"}),
+    ({"mode": "report-only"}, {"mode": "enforce"}),
+    ({"honor_dnt": False, "gpc_overrides_consent": True},
+     {"honor_dnt": True, "gpc_overrides_consent": True}),
+    ({"cache_control": False}, {"cache_control": True}),
+])
+def test_changing_an_option_later_forgets_remembered_answers(
+        before: dict[str, object], after: dict[str, object]) -> None:
+    clock = FrozenClock()
+    warm = ConsentGuard(REGISTRY, secret_key=SECRET, clock=clock, **before)  # type: ignore[arg-type]
+    consent = warm.encode_consent(["*"])
+    cookie = f"cg_consent={consent}; tracker=1; _fbp=2; session=s"
+    headers = [("Set-Cookie", "tracker=1; Max-Age=60"), ("Set-Cookie", "_fbp=3; Max-Age=60"),
+               ("Set-Cookie", "_ga=4; Max-Age=60")]
+    for _ in range(2):  # remember under the old options
+        warm.decide(cookie, host="www.example.com", dnt=True).filter_headers(headers)
+    for name, value in after.items():
+        setattr(warm, name, value)
+    fresh = ConsentGuard(REGISTRY, secret_key=SECRET, clock=clock, **after)  # type: ignore[arg-type]
+    got = warm.decide(cookie, host="www.example.com", dnt=True)
+    want = fresh.decide(cookie, host="www.example.com", dnt=True)
+    assert (got.cookie_header, got.purge) == (want.cookie_header, want.purge)
+    assert got.filter_headers(headers) == want.filter_headers(headers)
+    assert warm.report_only == (warm.mode == "report-only")
+
+
+def test_one_request_purges_a_bounded_number_of_names() -> None:
+    guard = ConsentGuard(REGISTRY, secret_key=SECRET, clock=FrozenClock())
+    cookie = "; ".join(f"_ga_{j}=1" for j in range(700))  # refused analytics cookies
+    decision = guard.decide(cookie, host="www.shop.example.com")
+    names = {p.split("=", 1)[0] for p in decision.purge}
+    assert len(names) == 32
+    assert "_ga_" not in (decision.cookie_header or "")  # all of them still hidden
+    # The browser drops those 32; the next request purges the next ones.
+    rest = "; ".join(f"_ga_{j}=1" for j in range(700) if f"_ga_{j}" not in names)
+    assert not names & {p.split("=", 1)[0] for p in guard.decide(rest).purge}
+
+
+def test_attacker_sized_names_and_values_are_not_kept() -> None:
+    guard = ConsentGuard(REGISTRY, secret_key=SECRET, clock=FrozenClock())
+    long_name = "x" * 5000
+    guard.decide(f"{long_name}=1; cg_consent={'A' * 5000}", host="h" * 300)
+    assert all(long_name not in table for table in guard._tables.values())
+    assert not guard.codec._cache and not guard._decisions

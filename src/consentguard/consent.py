@@ -207,7 +207,7 @@ class ConsentCodec:
         A forged value is ``None`` forever; a valid one is the consent from shortly before
         its issue time (clock skew) until it expires, and ``None`` outside that span.
         """
-        if not value:
+        if not value or len(value) > _MAX_VALUE:  # too long to be ours: not even cached
             return None, -_INFINITY, _INFINITY
         now = self.clock() if now is None else now
         cache = self._cache
@@ -271,7 +271,7 @@ class ConsentCodec:
             raw = base64.urlsafe_b64decode(payload + b"=" * (-len(payload) % 4))
             if compressed:
                 raw = zlib.decompress(raw)
-            return json.loads(raw)
+            return json.loads(raw.decode("utf-8"))  # as itsdangerous: UTF-8 only
         except Exception:  # signed by us, so only a changed format gets here: no consent
             return None
 

@@ -83,10 +83,19 @@ _SET_COOKIES = 4096
 _SET_COOKIE_LENGTH = 1024
 _DECISIONS = 4096
 _COOKIE_LENGTH = 8192
+_HOST_LENGTH = 256
+_NAME_LENGTH = 256
+_PURGE_NAMES = 32
+_LOGGED_NAMES = 10000
 _RESPONSES = 1024
 _MEMO_HEADERS = 64
 _MEMO_BYTES = 16384
 _INFINITY = float("inf")
+# Attributes whose change must drop what the hot path remembered.
+_OPTIONS = frozenset({
+    "registry", "codec", "unknown", "mode", "report_only", "cookie_name", "gpc_categories",
+    "gpc_overrides_consent", "honor_dnt", "cache_control", "clock", "on_violation",
+})
 
 
 class ConsentGuard:
@@ -197,12 +206,31 @@ class ConsentGuard:
                     "%s is %d days: regulators (CNIL) expect a stored choice to be renewed "
                     "within 13 months.", label, seconds // 86400)
         self._logged_unknown: set[str] = set()
+        self._log_capped = False
         self._purge_cache: dict[tuple[str, str], tuple[str, ...]] = {}
         # The hot path: each is a lookup for what repeats across requests (see decide()).
         self._tables: dict[frozenset[str], dict[str, int]] = {}
         self._set_cookies: OrderedDict[str | bytes, _SetCookie] = OrderedDict()
         self._decisions: OrderedDict[tuple[str, str, bool, bool], _Remembered] = OrderedDict()
         self._responses: OrderedDict[Any, tuple[Any, ...]] = OrderedDict()
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # The hot path remembers answers worked out under the current options: changing
+        # one after construction (tests do) forgets them, so no stale answer can pass.
+        object.__setattr__(self, name, value)
+        if name == "mode":
+            object.__setattr__(self, "report_only", value == "report-only")
+        elif name == "report_only":
+            object.__setattr__(self, "mode", "report-only" if value else "enforce")
+        if name in _OPTIONS and "_decisions" in self.__dict__:
+            self._forget()
+
+    def _forget(self) -> None:
+        """Drop every remembered answer (after an option changed)."""
+        self._decisions.clear()
+        self._responses.clear()
+        self._tables.clear()
+        self._purge_cache.clear()
 
     # -- consent cookie ---------------------------------------------------------------------
 
@@ -300,7 +328,11 @@ class ConsentGuard:
             entry = self.registry.match(name) if verdict == _REFUSE and name else None
             # No browser holds a cookie whose name has a control character: nothing to purge,
             # and such a name cannot go into a valid header value.
-            if entry is not None and name not in purged and _purgeable(name):
+            # At most _PURGE_NAMES names a response: a browser holding more gets the rest
+            # on the next responses, and no request can make one response (or one
+            # remembered decision) arbitrarily large.
+            if (entry is not None and name not in purged and _purgeable(name)
+                    and len(purged) < _PURGE_NAMES):
                 purged.add(name)
                 purge.extend(self._deletions(name, entry.path, entry.domain, host))
         if self.report_only:
@@ -309,7 +341,7 @@ class ConsentGuard:
             cookie_out = "; ".join(kept) if changed else cookie
             result = Decision(self, consent, allowed, cookie_out or None, changed,
                               tuple(purge), path)
-        if len(key[0]) <= _COOKIE_LENGTH:
+        if len(key[0]) <= _COOKIE_LENGTH and len(host) <= _HOST_LENGTH:
             _bounded_put(self._decisions, key, _Remembered(
                 valid_from, valid_until, consent, allowed, result.cookie_header,
                 result.cookie_changed, result.purge, tuple(reports)), _DECISIONS)
@@ -319,7 +351,7 @@ class ConsentGuard:
         verdict = table.get(name)
         if verdict is None:
             verdict = self._verdict(name, allowed)
-            if len(table) < _NAMES_PER_TABLE:
+            if len(table) < _NAMES_PER_TABLE and len(name) <= _NAME_LENGTH:
                 table[name] = verdict
         return verdict
 
@@ -371,11 +403,17 @@ class ConsentGuard:
                 header: str, path: str) -> None:
         entry = self.registry.match(name)
         category = entry.category if entry is not None else None
-        if category is None and kind == "set-cookie" and name not in self._logged_unknown:
-            if len(self._logged_unknown) < 10000:
-                self._logged_unknown.add(name)
-            logger.warning("undeclared cookie %r %s (unknown=%r); declare it in the registry",
-                           name, "reported" if self.report_only else "blocked", self.unknown)
+        logged = self._logged_unknown
+        if category is None and kind == "set-cookie" and name not in logged:
+            if len(logged) < _LOGGED_NAMES and len(name) <= _NAME_LENGTH:
+                logged.add(name)
+                logger.warning("undeclared cookie %r %s (unknown=%r); declare it in the registry",
+                               name, "reported" if self.report_only else "blocked", self.unknown)
+            elif not self._log_capped:
+                self._log_capped = True  # said once: names made up per request would flood
+                logger.warning("more than %d distinct (or very long) undeclared cookie names: "
+                               "they are still %s but no longer logged one by one",
+                               _LOGGED_NAMES, "reported" if self.report_only else "blocked")
         action: Literal["removed", "reported"] = "reported" if self.report_only else "removed"
         if self.report_only:
             logger.info("report-only: %s %r (category %s) would be removed on %s",
@@ -464,12 +502,16 @@ class Decision:
             return self._filter_headers(headers, set_cookie, cache_control, decode, encode)[0]
         items = tuple(headers)
         key = (set_cookie, self.accepted, self.purge, items)  # str and bytes lists apart
-        known = guard._responses.get(key)
+        try:
+            known = guard._responses.get(key)
+        except TypeError:  # ASGI allows [name, value] lists: not hashable, not remembered
+            return self._filter_headers(items, set_cookie, cache_control, decode, encode)[0]
         if known is not None:
             return list(known)
         out, timeless = self._filter_headers(items, set_cookie, cache_control, decode, encode)
         if (timeless and len(items) <= _MEMO_HEADERS
-                and sum(len(value) for _, value in items) <= _MEMO_BYTES):
+                and sum(len(value) for _, value in items)
+                + sum(len(value) for value in self.purge) <= _MEMO_BYTES):
             _bounded_put(guard._responses, key, tuple(out), _RESPONSES)
         return out
 
@@ -516,9 +558,8 @@ class Decision:
                         if deletion:
                             out.append(header)  # a deletion always passes
                         continue  # else removed
-                keep, consent_dependent = self._check_set_cookie(header[1], decode)
-                facts = known.get(header[1])
-                timeless = timeless and facts is not None and not facts.dated
+                keep, consent_dependent, dated = self._check_set_cookie(header[1], decode)
+                timeless = timeless and not dated
                 personal = personal or consent_dependent
                 if not keep and not report_only:
                     continue
@@ -531,29 +572,31 @@ class Decision:
             _make_private(out, cache_at, decode, encode)
         return out, timeless
 
-    def _check_set_cookie(self, value: H, decode: Callable[[H], str]) -> tuple[bool, bool]:
-        """(may it pass, does it make the response visitor-specific)."""
+    def _check_set_cookie(self, value: H, decode: Callable[[H], str]
+                          ) -> tuple[bool, bool, bool]:
+        """(may it pass, does it make the response visitor-specific, does the answer rest
+        on the clock)."""
         guard = self._guard
         facts = guard._set_cookie(value)
         name = facts.name
         if name is None:  # a browser ignores it whatever we do; drop it for other clients
             guard._report("ignored", "", decode(value), self.path)
-            return False, False
+            return False, False, False
         table = guard._table(self.accepted)
         verdict = guard._classify(name, self.accepted, table)
         if (not name and verdict != _REFUSE and facts.shown
                 and guard._classify(facts.shown, self.accepted, table) == _REFUSE):
             verdict = _REFUSE
         if verdict == _ALLOW:
-            return True, False
+            return True, False, False
         if verdict == _CONSENTED or (verdict == _UNKNOWN and guard.unknown == "allow"):
-            return True, True
+            return True, True, False
         if facts.deletes(guard.clock()):
-            return True, False
+            return True, False, facts.dated
         if verdict == _UNKNOWN and guard.unknown == "raise":
             raise UndeclaredCookieError(name)
         guard._report("set-cookie", name, decode(value), self.path)
-        return False, False
+        return False, False, facts.dated
 
 
 class _SetCookie:
