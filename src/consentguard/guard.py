@@ -292,9 +292,12 @@ class ConsentGuard:
             if remembered.reports and (self.on_violation is not None or self.report_only):
                 for name, pair in remembered.reports:  # reports are per request
                     self._report("request-cookie", name, pair, path)
-            return Decision(self, remembered.consent, remembered.accepted,
-                            remembered.cookie_header, remembered.cookie_changed,
-                            remembered.purge, path)
+            decision = remembered.decision
+            if decision.path != path:  # Decisions are read-only: one serves a page's visits
+                decision = remembered.decision = Decision(
+                    self, decision.consent, decision.accepted, decision.cookie_header,
+                    decision.cookie_changed, decision.purge, path)
+            return decision
         pairs = cookie_pairs(cookie) if cookie else []
         own = self.cookie_name
         values = tuple(dict.fromkeys(
@@ -342,9 +345,9 @@ class ConsentGuard:
             result = Decision(self, consent, allowed, cookie_out or None, changed,
                               tuple(purge), path)
         if len(key[0]) <= _COOKIE_LENGTH and len(host) <= _HOST_LENGTH:
-            _bounded_put(self._decisions, key, _Remembered(
-                valid_from, valid_until, consent, allowed, result.cookie_header,
-                result.cookie_changed, result.purge, tuple(reports)), _DECISIONS)
+            _bounded_put(self._decisions, key,
+                         _Remembered(valid_from, valid_until, result, tuple(reports)),
+                         _DECISIONS)
         return result
 
     def _classify(self, name: str, allowed: frozenset[str], table: dict[str, int]) -> int:
@@ -450,6 +453,9 @@ class Decision:
     :ivar cookie_header: the ``Cookie`` header the app should see (``None``: no cookies).
     :ivar cookie_changed: whether it differs from what the browser sent.
     :ivar purge: ``Set-Cookie`` values deleting refused cookies the browser sent.
+
+    Treat it as read-only: one Decision may serve every request that carries the same
+    ``Cookie`` header to the same path.
     """
 
     __slots__ = ("_guard", "accepted", "consent", "cookie_changed", "cookie_header", "path",
@@ -632,19 +638,13 @@ class _Remembered:
     (A slotted class, not a frozen dataclass: one is built for every new Cookie header.)
     """
 
-    __slots__ = ("accepted", "consent", "cookie_changed", "cookie_header", "purge", "reports",
-                 "valid_from", "valid_until")
+    __slots__ = ("decision", "reports", "valid_from", "valid_until")
 
-    def __init__(self, valid_from: float, valid_until: float, consent: Consent | None,
-                 accepted: frozenset[str], cookie_header: str | None, cookie_changed: bool,
-                 purge: tuple[str, ...], reports: tuple[tuple[str, str], ...]) -> None:
+    def __init__(self, valid_from: float, valid_until: float, decision: Decision,
+                 reports: tuple[tuple[str, str], ...]) -> None:
         self.valid_from = valid_from
         self.valid_until = valid_until
-        self.consent = consent
-        self.accepted = accepted
-        self.cookie_header = cookie_header
-        self.cookie_changed = cookie_changed
-        self.purge = purge
+        self.decision = decision
         self.reports = reports
 
 
