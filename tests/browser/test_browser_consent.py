@@ -294,3 +294,25 @@ def panel_first(driver: Any) -> str:
     """The text of the newest response in the live panel."""
     found = driver.find_elements(By.CSS_SELECTOR, "#cg-demo-removed .response")
     return found[0].text if found else ""
+
+
+def test_gated_scripts_added_after_load_follow_the_choice(browser: Any, demo: Any) -> None:
+    add = ("var s = document.createElement('script'); s.type = 'text/plain';"
+           " s.setAttribute('data-consent-category', arguments[0]);"
+           " s.text = 'window.lateRan = (window.lateRan || []).concat([' +"
+           " JSON.stringify(arguments[0]) + ']);';"
+           " document.body.appendChild(s);")
+    load(browser, demo.url("/"))
+    banner(browser)
+    action(browser, "customise").click()
+    category_box(browser, "analytics").click()
+    action(browser, "save").click()
+    wait_banner_hidden(browser)
+    browser.execute_script(add, "analytics")
+    browser.execute_script(add, "marketing")
+    wait_for(browser, lambda d: js(d, "window.lateRan") == ["analytics"],
+             "the late analytics block did not run")
+    assert js(browser, "window.lateRan") == ["analytics"]  # marketing stays inert
+    inert = browser.find_elements(
+        By.CSS_SELECTOR, 'script[type="text/plain"][data-consent-category="marketing"]')
+    assert inert

@@ -176,6 +176,20 @@
     });
   }
 
+  // Gated scripts added later (by a single-page app, a tag manager) are gated as well.
+  function watch() {
+    if (!w.MutationObserver) return;
+    new MutationObserver(function (records) {
+      var found = records.some(function (r) {
+        return Array.prototype.some.call(r.addedNodes, function (n) {
+          return n.nodeType === 1 && (n.matches("script[data-consent-category]") ||
+            !!n.querySelector("script[data-consent-category]"));
+        });
+      });
+      if (found) activate();
+    }).observe(d.documentElement, { childList: true, subtree: true });
+  }
+
   function run(old) {
     if (!old.parentNode) return null;
     var s = d.createElement("script"), wait = null;
@@ -396,6 +410,7 @@
     request("GET").then(function (s) {
       apply(s, false);
       resolveReady(s);
+      watch();
       if (s.needs_consent) styled.then(function () { if (!root || root.hidden) show("first"); });
     }, function (err) {
       console.error(err);
