@@ -247,6 +247,14 @@ def test_withdraw(send: Driver, how: Callable[[Driver, ConsentGuard], Reply]) ->
     assert [r.action for r in records] == ["withdraw"]
 
 
+def test_delete_answers_json_not_a_redirect(send: Driver) -> None:
+    guard = make_guard()
+    reply = send(guard, "DELETE", "/_consent", headers=SAME_ORIGIN)
+    assert reply.status == 200
+    state = reply.json()
+    assert state["consent"]["accepted"] == [] and state["needs_consent"] is False
+
+
 def test_delete_purges_what_was_accepted(send: Driver) -> None:
     guard = make_guard()
     value = guard.encode_consent(["analytics"])

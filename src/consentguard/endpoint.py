@@ -177,7 +177,8 @@ def handle(guard: ConsentGuard, decision: Decision, request: EndpointRequest,
     headers += [("Set-Cookie", h) for h in redone.purge]
     if guard.on_consent is not None and redone.consent is not None:
         _record(guard, redone.consent, accepted, withdraw=withdraw, gpc=gpc)
-    if is_json or "application/json" in request.headers.get("accept", ""):
+    # A DELETE never comes from an HTML form: a script sent it, so it gets JSON, not a 303.
+    if is_json or method == "DELETE" or "application/json" in request.headers.get("accept", ""):
         return _json_response(200, state(guard, redone, gpc=signal), headers)
     location = safe_next(_first(form.get("next")))
     return EndpointResponse(303, [("Location", location), _NO_STORE, *headers])
