@@ -298,6 +298,17 @@ class ConsentGuard:
                     self, decision.consent, decision.accepted, decision.cookie_header,
                     decision.cookie_changed, decision.purge, path)
             return decision
+        result, reports, valid_from, valid_until = self._decide_afresh(
+            cookie, host=host, gpc=gpc, dnt=dnt, path=path, now=now)
+        if len(key[0]) <= _COOKIE_LENGTH and len(host) <= _HOST_LENGTH:
+            _bounded_put(self._decisions, key,
+                         _Remembered(valid_from, valid_until, result, reports), _DECISIONS)
+        return result
+
+    def _decide_afresh(self, cookie: str | None, *, host: str, gpc: bool, dnt: bool,
+                       path: str, now: float
+                       ) -> tuple[Decision, tuple[tuple[str, str], ...], float, float]:
+        """The decision, the request cookies it reported, and the time span it holds for."""
         pairs = cookie_pairs(cookie) if cookie else []
         own = self.cookie_name
         values = tuple(dict.fromkeys(
@@ -344,11 +355,7 @@ class ConsentGuard:
             cookie_out = "; ".join(kept) if changed else cookie
             result = Decision(self, consent, allowed, cookie_out or None, changed,
                               tuple(purge), path)
-        if len(key[0]) <= _COOKIE_LENGTH and len(host) <= _HOST_LENGTH:
-            _bounded_put(self._decisions, key,
-                         _Remembered(valid_from, valid_until, result, tuple(reports)),
-                         _DECISIONS)
-        return result
+        return result, tuple(reports), valid_from, valid_until
 
     def _classify(self, name: str, allowed: frozenset[str], table: dict[str, int]) -> int:
         verdict = table.get(name)
