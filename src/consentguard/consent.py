@@ -31,6 +31,7 @@ from typing import Any, Union
 
 from itsdangerous import URLSafeSerializer
 
+from ._bounded import bounded_put, touch
 from .registry import Registry
 
 __all__ = ["Consent", "ConsentCodec", "SecretKey"]
@@ -217,19 +218,9 @@ class ConsentCodec:
                 cached = (None, 0.0, 0.0)
             else:
                 cached = (consent, consent.issued.timestamp(), consent.expires.timestamp())
-            # Least recently used out first. Each OrderedDict call is atomic, so threads
-            # sharing the codec can at worst evict one entry too many, never raise.
-            while len(cache) >= self._cache_size:
-                try:
-                    cache.popitem(last=False)
-                except KeyError:
-                    break
-            cache[value] = cached
+            bounded_put(cache, value, cached, self._cache_size)
         else:
-            try:  # noqa: SIM105 - contextlib.suppress costs more than the lookup
-                cache.move_to_end(value)
-            except KeyError:
-                pass  # another thread evicted it meanwhile
+            touch(cache, value)  # least recently used goes first
         consent, issued, expires = cached
         if consent is None:
             return None, -_INFINITY, _INFINITY

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from werkzeug.http import dump_cookie
 
+from ._bounded import bounded_put
 from .consent import Consent, ConsentCodec, SecretKey
 from .cookies import (
     cookie_pairs,
@@ -88,6 +89,7 @@ _NAME_LENGTH = 256
 _PURGE_NAMES = 32
 _LOGGED_NAMES = 10000
 _RESPONSES = 1024
+_PURGES = 4096
 _MEMO_HEADERS = 64
 _MEMO_BYTES = 16384
 _INFINITY = float("inf")
@@ -207,12 +209,13 @@ class ConsentGuard:
                     "within 13 months.", label, seconds // 86400)
         self._logged_unknown: set[str] = set()
         self._log_capped = False
-        self._purge_cache: dict[tuple[str, str], tuple[str, ...]] = {}
+        self._purge_cache: OrderedDict[tuple[str, str], tuple[str, ...]] = OrderedDict()
         # The hot path: each is a lookup for what repeats across requests (see decide()).
         self._tables: dict[frozenset[str], dict[str, int]] = {}
         self._set_cookies: OrderedDict[str | bytes, _SetCookie] = OrderedDict()
         self._decisions: OrderedDict[tuple[str, str, bool, bool], _Remembered] = OrderedDict()
         self._responses: OrderedDict[Any, tuple[Any, ...]] = OrderedDict()
+        self._forget()
 
     def __setattr__(self, name: str, value: Any) -> None:
         # The hot path remembers answers worked out under the current options: changing
@@ -226,11 +229,18 @@ class ConsentGuard:
             self._forget()
 
     def _forget(self) -> None:
-        """Drop every remembered answer (after an option changed)."""
+        """Drop every remembered answer and rework what follows from the options."""
         self._decisions.clear()
         self._responses.clear()
         self._tables.clear()
         self._purge_cache.clear()
+        # Verdicts whose request cookies the app may see.
+        self._passes = (_ALLOW, _CONSENTED, _UNKNOWN) if self.unknown == "allow" else (
+            _ALLOW, _CONSENTED)
+        # Removals nobody hears of (no callback, no report-only log) skip the report path.
+        self._quiet = self.on_violation is None and not self.report_only
+        # Whole responses can be remembered when, besides, no error is to be raised.
+        self._remember_responses = self._quiet and self.unknown != "raise"
 
     # -- consent cookie ---------------------------------------------------------------------
 
@@ -289,7 +299,7 @@ class ConsentGuard:
         if remembered is not None and remembered.valid_from <= now < remembered.valid_until:
             # A returning visitor sends the same Cookie header: the same decision, for as
             # long as each consent value in it decodes to what it did (until one expires).
-            if remembered.reports and (self.on_violation is not None or self.report_only):
+            if remembered.reports and not self._quiet:
                 for name, pair in remembered.reports:  # reports are per request
                     self._report("request-cookie", name, pair, path)
             decision = remembered.decision
@@ -301,7 +311,7 @@ class ConsentGuard:
         result, reports, valid_from, valid_until = self._decide_afresh(
             cookie, host=host, gpc=gpc, dnt=dnt, path=path, now=now)
         if len(key[0]) <= _COOKIE_LENGTH and len(host) <= _HOST_LENGTH:
-            _bounded_put(self._decisions, key,
+            bounded_put(self._decisions, key,
                          _Remembered(valid_from, valid_until, result, reports), _DECISIONS)
         return result
 
@@ -320,7 +330,7 @@ class ConsentGuard:
         valid_until = min((end for _, _, end in windows), default=_INFINITY)
         allowed = self.accepted_categories(consent, gpc=gpc, dnt=dnt)
         table = self._table(allowed)
-        passes = _ALLOW, _CONSENTED, _UNKNOWN if self.unknown == "allow" else _ALLOW
+        passes = self._passes
         kept: list[str] = []
         purge: list[str] = []
         purged: set[str] = set()
@@ -329,10 +339,7 @@ class ConsentGuard:
         for name, pair in pairs:
             # A nameless pair ("_ga", "=_ga=1") is read by lenient parsers (werkzeug,
             # scripts) as the cookie it names: judge it by that name.
-            shown = name or _shown_name(pair)
-            verdict = table.get(shown)
-            if verdict is None:
-                verdict = self._classify(shown, allowed, table)
+            verdict = self._classify(name or _shown_name(pair), allowed, table)
             if verdict in passes:
                 kept.append(pair)
                 continue
@@ -394,7 +401,7 @@ class ConsentGuard:
             shown = _shown_name(text.partition(";")[0]) if name == "" else name
             facts = _SetCookie(name, shown, text)
             if len(value) <= _SET_COOKIE_LENGTH:
-                _bounded_put(self._set_cookies, value, facts, _SET_COOKIES)
+                bounded_put(self._set_cookies, value, facts, _SET_COOKIES)
         return facts
 
     def _deletions(self, name: str, path: str, domain: str | None, host: str) -> tuple[str, ...]:
@@ -404,9 +411,7 @@ class ConsentGuard:
             host_only = name[:7].lower() == "__host-"  # browsers match prefixes case-blind
             domains = (None,) if host_only else purge_domains(host, domain)
             cached = tuple(deletion_header(name, path=path, domain=d) for d in domains)
-            if len(self._purge_cache) >= 4096:
-                self._purge_cache.clear()
-            self._purge_cache[key] = cached
+            bounded_put(self._purge_cache, key, cached, _PURGES)
         return cached
 
     def _report(self, kind: Literal["set-cookie", "request-cookie", "ignored"], name: str,
@@ -509,9 +514,7 @@ class Decision:
         # Pages repeat their headers, so for one choice the same header list gets the same
         # answer (with the same purge) — remembered while nothing else can differ: nobody to
         # report to, no error to raise, no answer resting on the clock (Expires-only deletion).
-        memo = (guard.on_violation is None and not guard.report_only
-                and guard.unknown != "raise")
-        if not memo:
+        if not guard._remember_responses:
             return self._filter_headers(headers, set_cookie, cache_control, decode, encode)[0]
         items = tuple(headers)
         key = (set_cookie, self.accepted, self.purge, items)  # str and bytes lists apart
@@ -525,7 +528,7 @@ class Decision:
         if (timeless and len(items) <= _MEMO_HEADERS
                 and sum(len(value) for _, value in items)
                 + sum(len(value) for value in self.purge) <= _MEMO_BYTES):
-            _bounded_put(guard._responses, key, tuple(out), _RESPONSES)
+            bounded_put(guard._responses, key, tuple(out), _RESPONSES)
         return out
 
     def _filter_headers(self, headers: Iterable[tuple[H, H]], set_cookie: H, cache_control: H,
@@ -534,14 +537,7 @@ class Decision:
         """The filtered headers, and whether the answer holds at any time."""
         guard = self._guard
         report_only = guard.report_only
-        known = guard._set_cookies
         table = guard._table(self.accepted)
-        # Removals nobody needs to hear about (no callback, no report, already logged)
-        # can skip the reporting path.
-        quiet = guard.on_violation is None and not report_only
-        logged = guard._logged_unknown
-        block = guard.unknown == "block"
-        now: float | None = None
         timeless = True
         out: list[tuple[H, H]] = []
         personal = bool(self.purge)
@@ -551,27 +547,8 @@ class Decision:
             if name == cache_control:
                 cache_at.append(len(out))
             elif name == set_cookie:
-                # Fast path: a header seen before, naming a cookie already judged allowed.
-                facts = known.get(header[1])
-                if facts is not None and facts.name:
-                    verdict = table.get(facts.name)
-                    if verdict == _ALLOW:
-                        out.append(header)
-                        continue
-                    if verdict == _CONSENTED:
-                        personal = True
-                        out.append(header)
-                        continue
-                    if quiet and (verdict == _REFUSE or (
-                            verdict == _UNKNOWN and block and facts.name in logged)):
-                        if now is None:
-                            now = guard.clock()
-                        deletion = facts.deletes(now)
-                        timeless = timeless and not facts.dated
-                        if deletion:
-                            out.append(header)  # a deletion always passes
-                        continue  # else removed
-                keep, consent_dependent, dated = self._check_set_cookie(header[1], decode)
+                keep, consent_dependent, dated = self._check_set_cookie(header[1], decode,
+                                                                        table)
                 timeless = timeless and not dated
                 personal = personal or consent_dependent
                 if not keep and not report_only:
@@ -585,7 +562,7 @@ class Decision:
             _make_private(out, cache_at, decode, encode)
         return out, timeless
 
-    def _check_set_cookie(self, value: H, decode: Callable[[H], str]
+    def _check_set_cookie(self, value: H, decode: Callable[[H], str], table: dict[str, int]
                           ) -> tuple[bool, bool, bool]:
         """(may it pass, does it make the response visitor-specific, does the answer rest
         on the clock)."""
@@ -595,10 +572,10 @@ class Decision:
         if name is None:  # a browser ignores it whatever we do; drop it for other clients
             guard._report("ignored", "", decode(value), self.path)
             return False, False, False
-        table = guard._table(self.accepted)
-        verdict = guard._classify(name, self.accepted, table)
+        accepted = self.accepted
+        verdict = guard._classify(name, accepted, table)
         if (not name and verdict != _REFUSE and facts.shown
-                and guard._classify(facts.shown, self.accepted, table) == _REFUSE):
+                and guard._classify(facts.shown, accepted, table) == _REFUSE):
             verdict = _REFUSE
         if verdict == _ALLOW:
             return True, False, False
@@ -608,7 +585,8 @@ class Decision:
             return True, False, facts.dated
         if verdict == _UNKNOWN and guard.unknown == "raise":
             raise UndeclaredCookieError(name)
-        guard._report("set-cookie", name, decode(value), self.path)
+        if not guard._quiet or (verdict == _UNKNOWN and name not in guard._logged_unknown):
+            guard._report("set-cookie", name, decode(value), self.path)
         return False, False, facts.dated
 
 
@@ -665,21 +643,6 @@ def _merge(found: Sequence[Consent | None]) -> Consent | None:
     narrowest = min(valid, key=lambda c: len(c.accepted))
     common = frozenset.intersection(*(c.accepted for c in valid))
     return replace(narrowest, accepted=common)
-
-
-K = TypeVar("K")
-V = TypeVar("V")
-
-
-def _bounded_put(cache: OrderedDict[K, V], key: K, value: V, size: int) -> None:
-    """Insert, evicting the oldest entries past ``size``. OrderedDict: evicting from the
-    front of a plain dict is O(n) per eviction; threads racing here never raise."""
-    while len(cache) >= size:
-        try:
-            cache.popitem(last=False)
-        except KeyError:  # another thread emptied it meanwhile
-            break
-    cache[key] = value
 
 
 def _shown_name(pair: str) -> str:
