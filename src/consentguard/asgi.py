@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import TYPE_CHECKING, Any
 
-from .endpoint import GPC_JSON_PATH, is_endpoint_path, serve_asgi
+from .endpoint import is_endpoint_path, serve_asgi
 
 if TYPE_CHECKING:
     from .guard import ConsentGuard
@@ -88,10 +88,7 @@ class ConsentMiddleware:
         state["consent"] = decision.consent
         state["consent_decision"] = decision
 
-        endpoint = guard.endpoint
-        if scope["type"] == "http" and (
-                (endpoint is not None and endpoint in path)  # cheap test first
-                or (guard.gpc_json and GPC_JSON_PATH in path)):
+        if scope["type"] == "http":
             app_path = _endpoint_path(scope)
             if is_endpoint_path(guard, app_path):
                 await serve_asgi(guard, decision, scope, receive, send, app_path, cookie)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
-from .endpoint import GPC_JSON_PATH, is_endpoint_path, serve_wsgi
+from .endpoint import is_endpoint_path, serve_wsgi
 
 if TYPE_CHECKING:
     from _typeshed import OptExcInfo
@@ -55,9 +55,7 @@ class WSGIConsentMiddleware:
 
         guard = self.guard
         path = environ.get("PATH_INFO", "")
-        if (((guard.endpoint is not None and guard.endpoint in path)  # cheap test first
-                or (guard.gpc_json and GPC_JSON_PATH in path))
-                and is_endpoint_path(guard, path)):
+        if is_endpoint_path(guard, path):
             return serve_wsgi(guard, decision, environ, start_response, cookie)
 
         def guarded_start_response(
