@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-from test_policy import make_registry
+from conftest import make_registry
 
 from consentguard import ConsentGuard, Registry, cli
 from consentguard.cli import main

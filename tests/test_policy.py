@@ -7,37 +7,12 @@ import re
 from html.parser import HTMLParser
 
 import pytest
+from conftest import make_registry
 from hypothesis import given
 from hypothesis import strategies as st
 
 from consentguard import Category, Cookie, Registry
 from consentguard.policy import COLUMNS, cookie_data, policy_data, render_policy
-
-
-def make_registry(*, version: str | None = None) -> Registry:
-    """Four categories with a few cookies each (test_cli uses it too)."""
-    return Registry(
-        categories=[
-            Category("essential", required=True, description="Needed for the site to work"),
-            Category("functional", description="Remember your preferences"),
-            Category("analytics", description="Help us understand usage"),
-            Category("marketing", description="Advertising and cross-site tracking"),
-        ],
-        cookies=[
-            Cookie("session", category="essential", purpose="Keeps you logged in",
-                   duration="session"),
-            Cookie("lang", category="functional", purpose="Your language", duration="1 year"),
-            Cookie("theme", category="functional", storage="localStorage", purpose="Theme",
-                   duration="persistent"),
-            Cookie("_ga", category="analytics", purpose="Distinguishes visitors",
-                   duration="2 years", provider="Google Analytics", domain=".example.com"),
-            Cookie("_ga_*", category="analytics", purpose="Keeps session state",
-                   duration="2 years", provider="Google Analytics", domain=".example.com"),
-            Cookie("_fbp", category="marketing", purpose="Ad delivery", duration="3 months",
-                   provider="Meta"),
-        ],
-        version=version,
-    )
 
 
 class Sections(HTMLParser):
