@@ -19,6 +19,8 @@ from consentguard.cookies import (
     cookie_pairs,
     deletion_header,
     is_deletion,
+    is_holdable_name,
+    lenient_name,
     parse_cookie_date,
     purge_domains,
     set_cookie_name,
@@ -447,3 +449,22 @@ def test_deletion_header_warns_about_nothing_for_long_names() -> None:
     # werkzeug's dump_cookie warns over 4093 octets; filterwarnings=error would turn that
     # into a failure of the request, so deletion headers are built without it.
     assert deletion_header("n" * 5000).startswith("n" * 5000 + "=;")
+
+
+@pytest.mark.parametrize(("name", "holdable"), [
+    ("_ga", True), ("a\tb", True),  # RFC 6265bis 5.6 step 1 lets HTAB through
+    ("_ga\x01x", False), ("a\x0bb", False), ("a\x7f", False), ("a\nb", False),
+])
+def test_names_a_browser_could_hold(name: str, holdable: bool) -> None:
+    assert is_holdable_name(name) is holdable
+    # The same rule as for whole Set-Cookie headers (5.6 step 1).
+    assert (set_cookie_name(f"{name}=1") is not None) is holdable
+
+
+@pytest.mark.parametrize(("pair", "seen"), [
+    ("_ga", "_ga"),  # werkzeug's parse_cookie reads a bare token as a name
+    ("=_ga=GA1.2", "_ga"),  # a nameless cookie comes back as its value: "_ga=GA1.2"
+    ("==x=1", "x"), ("= _ga =1", "_ga"), ("=", ""),
+])
+def test_the_name_a_lenient_reader_sees(pair: str, seen: str) -> None:
+    assert lenient_name(pair) == seen

@@ -19,6 +19,8 @@ __all__ = [
     "deletes",
     "deletion_header",
     "is_deletion",
+    "is_holdable_name",
+    "lenient_name",
     "lifetime_attributes",
     "parse_cookie_date",
     "purge_domains",
@@ -65,6 +67,20 @@ def set_cookie_name(value: str) -> str | None:
     ):
         return None
     return name
+
+
+def is_holdable_name(name: str) -> bool:
+    """Whether a browser could hold a cookie of this name (no forbidden control character)."""
+    return _FORBIDDEN_CTL.search(name) is None
+
+
+def lenient_name(pair: str) -> str:
+    """The name a lenient reader (werkzeug, page scripts) sees in a nameless cookie pair.
+
+    A nameless cookie is sent back as its bare value, so ``"=_ga=1"`` and ``"_ga"`` read
+    as the cookie ``_ga``.
+    """
+    return pair.lstrip("=").partition("=")[0].strip()
 
 
 # Cookie name prefixes (RFC 6265bis §4.1.3), matched case-insensitively as §5.7 does.

@@ -25,6 +25,8 @@ from .cookies import (
     cookie_pairs,
     deletes,
     deletion_header,
+    is_holdable_name,
+    lenient_name,
     lifetime_attributes,
     purge_domains,
     set_cookie_name,
@@ -339,7 +341,7 @@ class ConsentGuard:
         for name, pair in pairs:
             # A nameless pair ("_ga", "=_ga=1") is read by lenient parsers (werkzeug,
             # scripts) as the cookie it names: judge it by that name.
-            verdict = self._classify(name or _shown_name(pair), allowed, table)
+            verdict = self._classify(name or lenient_name(pair), allowed, table)
             if verdict in passes:
                 kept.append(pair)
                 continue
@@ -352,7 +354,7 @@ class ConsentGuard:
             # At most _PURGE_NAMES names a response: a browser holding more gets the rest
             # on the next responses, and no request can make one response (or one
             # remembered decision) arbitrarily large.
-            if (entry is not None and name not in purged and _purgeable(name)
+            if (entry is not None and name not in purged and is_holdable_name(name)
                     and len(purged) < _PURGE_NAMES):
                 purged.add(name)
                 purge.extend(self._deletions(name, entry.path, entry.domain, host))
@@ -398,7 +400,7 @@ class ConsentGuard:
             text = value.decode("latin-1") if isinstance(value, bytes) else value
             name = set_cookie_name(text)
             # A nameless cookie ("=_ga=1") comes back as "_ga=1": it poses as "_ga".
-            shown = _shown_name(text.partition(";")[0]) if name == "" else name
+            shown = lenient_name(text.partition(";")[0]) if name == "" else name
             facts = _SetCookie(name, shown, text)
             if len(value) <= _SET_COOKIE_LENGTH:
                 bounded_put(self._set_cookies, value, facts, _SET_COOKIES)
@@ -643,16 +645,6 @@ def _merge(found: Sequence[Consent | None]) -> Consent | None:
     narrowest = min(valid, key=lambda c: len(c.accepted))
     common = frozenset.intersection(*(c.accepted for c in valid))
     return replace(narrowest, accepted=common)
-
-
-def _shown_name(pair: str) -> str:
-    """The name a lenient reader sees in a nameless cookie pair (``"=_ga=1"`` -> ``"_ga"``)."""
-    return pair.lstrip("=").partition("=")[0].strip()
-
-
-def _purgeable(name: str) -> bool:
-    # RFC 6265bis 5.6: browsers refuse names with %x00-08 / %x0A-1F / %x7F (tab is allowed).
-    return not any((ord(ch) < 0x20 and ch != "\t") or ch == "\x7f" for ch in name)
 
 
 def _identity(value: str) -> str:
