@@ -8,12 +8,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if [ ! -x .venv/bin/python ]; then
-    python3 -m venv .venv
-    .venv/bin/pip install -q -e ".[test]"
-fi
+. scripts/venv.sh
 .venv/bin/python -c "import flask, starlette, fastapi, uvicorn" 2>/dev/null \
-    || .venv/bin/pip install -q -e ".[test]"
+    || venv_install test
 
 if ! command -v wrk >/dev/null 2>&1; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

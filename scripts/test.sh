@@ -3,9 +3,6 @@
 # test extras, runs pytest. Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PYTHON=${PYTHON:-python3}
-if [ ! -x .venv/bin/python ]; then
-  "$PYTHON" -m venv .venv
-fi
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+. scripts/venv.sh
+venv_install dev
 exec .venv/bin/python -m pytest "$@"
