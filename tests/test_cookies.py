@@ -14,14 +14,23 @@ import calendar
 from email.utils import formatdate
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from consentguard.cookies import (
+    PLAIN_SET_COOKIE,
+    PLAIN_SET_COOKIE_RAW,
+    browser_cookie_pieces,
     cookie_pairs,
     deletion_header,
     is_deletion,
     is_holdable_name,
+    last_max_age,
     lenient_name,
+    lifetime_attributes,
     parse_cookie_date,
+    plain_cookie_value,
+    plain_set_cookie_name,
     purge_domains,
     set_cookie_name,
 )
@@ -468,3 +477,61 @@ def test_names_a_browser_could_hold(name: str, holdable: bool) -> None:
 ])
 def test_the_name_a_lenient_reader_sees(pair: str, seen: str) -> None:
     assert lenient_name(pair) == seen
+
+
+# -- the hot path's shortcuts read exactly what the full parsers read -------------------------
+
+# Pieces that make the shortcuts' edge cases likely: separators with and without spaces,
+# names around "=", nameless and empty pairs, control and non-ASCII characters, and
+# attribute names in other cases.
+_TOKENS = ["cg_consent", "_ga", "a", "=", ";", "; ", " ", "\t", "v1", "==", "\x00", "\x0b",
+           "\x7f", "\xe9", "\u212a", "K", "; Max-Age=", "; max-age =", ";MAX-AGE= ", "-",
+           "0", "7", "abc", "; Expires=Thu, 01 Jan 1970 00:00:00 GMT", "; Path=/", "__Host-"]
+header_text = st.lists(st.sampled_from(_TOKENS), max_size=14).map("".join)
+
+
+@settings(max_examples=400, deadline=None)
+@given(header_text)
+def test_the_plain_set_cookie_name_is_the_full_parsers_name(value: str) -> None:
+    plain = plain_set_cookie_name(value)
+    assert plain is None or plain == set_cookie_name(value)
+    if value.isascii() or all(ord(c) < 256 for c in value):  # ASGI headers: latin-1 bytes
+        raw = PLAIN_SET_COOKIE_RAW.fullmatch(value.encode("latin-1"))
+        assert (raw is None) == (PLAIN_SET_COOKIE.fullmatch(value) is None)
+        assert raw is None or raw[1].decode("latin-1") == plain
+
+
+@settings(max_examples=400, deadline=None)
+@given(header_text)
+def test_the_plain_cookie_value_is_what_the_pairs_hold(header: str) -> None:
+    values = plain_cookie_value(header, "cg_consent")
+    want = [pair.partition("=")[2] for name, pair in cookie_pairs(header) if name == "cg_consent"]
+    assert values is None or values == want
+
+
+@settings(max_examples=400, deadline=None)
+@given(header_text)
+def test_browser_pieces_name_what_the_pairs_name(header: str) -> None:
+    pieces = browser_cookie_pieces(header)
+    if pieces is not None and all(eq and name and name == name.strip(" \t")
+                                  for name, eq, _ in pieces):
+        assert [name for name, _, _ in pieces] == [name for name, _ in cookie_pairs(header)]
+
+
+@settings(max_examples=400, deadline=None)
+@given(header_text)
+def test_the_last_max_age_is_the_full_parsers(value: str) -> None:
+    assert last_max_age(value) == lifetime_attributes(value)[0]
+
+
+def test_the_shortcuts_answer_for_what_browsers_send() -> None:
+    """They must not merely be safe (None): on ordinary headers they answer."""
+    header = "session=a1; _ga=GA1.2.3; cg_consent=tok.sig; lang=en"
+    assert plain_cookie_value(header, "cg_consent") == ["tok.sig"]
+    assert plain_cookie_value(header, "other") == []
+    assert browser_cookie_pieces(header) == [("session", "=", "a1"), ("_ga", "=", "GA1.2.3"),
+                                             ("cg_consent", "=", "tok.sig"), ("lang", "=", "en")]
+    assert browser_cookie_pieces("a=1;b=2") is None  # a ";" without its space
+    assert plain_set_cookie_name("_ga=GA1.2; Domain=.example.com; Max-Age=63072000") == "_ga"
+    assert plain_set_cookie_name("=_ga=1") is None
+    assert last_max_age("_fbp=1; Max-Age=60; max-age=-1") == -1

@@ -216,3 +216,88 @@ def test_attacker_sized_names_and_values_are_not_kept() -> None:
     guard.decide(f"{long_name}=1; cg_consent={'A' * 5000}", host="h" * 300)
     assert all(long_name not in table for table in guard._tables.values())
     assert not guard.codec._cache and not guard._decisions
+
+
+# -- the shortcuts: plain headers read in one scan must read as the full parsers read them ---
+
+# Mostly names that pass (so the shortcut is taken), with the odd one out hiding among them
+# (behind a ";" without its space, a nameless pair, whitespace around a name).
+_NAMES = ["session", "lang", "_ga", "_ga_XYZ", "cg_consent"] * 3 + [
+    "_fbp", "tracker", "", " _ga", "_ga ", "ads_1", "__Host-x"]
+_SEPARATORS = ["; "] * 4 + [";", " ; ", ";  "]
+_SET_COOKIE_EXTRA = ["_ga =1; Max-Age=5", " _fbp=1", "_fbp=1;max-age=0", "lang=\x00x",
+                     "_fbp=x; Max-Age=60; Max-Age=-1", "tracker"]
+
+cookie_headers = st.lists(
+    st.tuples(st.sampled_from(_NAMES), st.sampled_from(["=1", "=1", "=GA1.2", "", "=a=b"]),
+              st.sampled_from(_SEPARATORS)),
+    max_size=3,
+).map(lambda parts: "".join(n + v + sep for n, v, sep in parts).rstrip("; "))
+
+
+def _without_shortcuts(patch: pytest.MonkeyPatch) -> None:
+    patch.setattr(guard_module, "plain_cookie_value", lambda header, name: None)
+    patch.setattr(guard_module, "browser_cookie_pieces", lambda header: None)
+    patch.setattr(guard_module, "PLAIN_LENGTH", -1)
+    patch.setattr(guard_module, "last_max_age", lambda value: None)
+
+
+@settings(max_examples=300, deadline=None)
+@given(cookie_headers, st.sampled_from([2, 2, 2, *range(len(CHOICES) + 1)]),
+       st.lists(st.sampled_from(SET_COOKIES + _SET_COOKIE_EXTRA), max_size=5),
+       st.booleans(), st.sampled_from(["bytes", "str"]),
+       st.sampled_from(["block", "allow"]))
+def test_the_shortcuts_never_change_an_answer(cookie: str, choice: int, headers: list[str],
+                                              gpc: bool, kind: str, unknown: str) -> None:
+    clock = FrozenClock()
+    fast = ConsentGuard(REGISTRY, secret_key=SECRET, clock=clock,
+                        unknown=unknown)  # type: ignore[arg-type]
+    values = [fast.encode_consent(c) for c in CHOICES]
+    consent = values[choice] if choice < len(values) else None
+    full = "; ".join(p for p in (cookie, consent and f"cg_consent={consent}") if p) or None
+    _answer(fast, full, headers, gpc, kind)  # the first answer fills the verdict tables
+    fast._decisions.clear()  # (so the second is worked out again, now by the shortcuts)
+    fast._responses.clear()
+    fast._set_cookies.clear()
+    got = _answer(fast, full, headers, gpc, kind)
+    patch = pytest.MonkeyPatch()
+    _without_shortcuts(patch)
+    try:
+        slow = ConsentGuard(REGISTRY, secret_key=SECRET, clock=clock,
+                            unknown=unknown)  # type: ignore[arg-type]
+        want = _answer(slow, full, headers, gpc, kind)
+    finally:
+        patch.undo()
+    assert got[1:] == want[1:]
+    assert (got[0] is None) == (want[0] is None)
+
+
+def test_ordinary_requests_take_the_shortcuts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The shortcuts are used (else they would only cost): no pair-by-pair reading of a
+    browser's Cookie header, no full parse of a plain Set-Cookie, once names are known."""
+    guard = ConsentGuard(REGISTRY, secret_key=SECRET, clock=FrozenClock())
+    consent = guard.encode_consent(["analytics"])
+    headers = [("Set-Cookie", "_ga=GA1.2; Max-Age=60"), ("Set-Cookie", "session=a")]
+    guard.decide(f"session=a; _ga=1; cg_consent={consent}").filter_headers(headers)
+
+    def unexpected(*args: object) -> object:
+        raise AssertionError("the full parser ran")
+
+    monkeypatch.setattr(guard_module, "cookie_pairs", unexpected)
+    monkeypatch.setattr(guard_module, "set_cookie_name", unexpected)
+    decision = guard.decide(f"session=b; _ga=2; cg_consent={consent}")
+    assert decision.allows("analytics") and not decision.cookie_changed
+    assert decision.filter_headers([("Set-Cookie", "_ga=GA1.3; Max-Age=60")]) == [
+        ("Set-Cookie", "_ga=GA1.3; Max-Age=60"), ("Cache-Control", "private")]
+
+
+def test_a_nameless_pair_is_never_passed_under_the_empty_names_verdict() -> None:
+    # A nameless Set-Cookie gives "" a verdict (unknown, so passing under unknown="allow");
+    # a request pair "=_fbp=1" must still be judged as the "_fbp" it poses as.
+    guard = ConsentGuard(REGISTRY, secret_key=SECRET, clock=FrozenClock(), unknown="allow")
+    for _ in range(2):
+        guard.decide("session=a").filter_headers([("Set-Cookie", "=x=1")])
+        guard._decisions.clear()
+        decision = guard.decide("session=a; =_fbp=1", host="www.example.com")
+        assert decision.cookie_header == "session=a"
+        assert decision.purge == ()  # a nameless pair is hidden; no browser holds "_fbp" by it

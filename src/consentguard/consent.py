@@ -29,7 +29,8 @@ from dataclasses import KW_ONLY, dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Union
 
-from itsdangerous import URLSafeSerializer
+from itsdangerous import Serializer, URLSafeSerializer
+from itsdangerous.encoding import base64_encode
 
 from ._bounded import bounded_put, touch
 from .registry import Registry
@@ -47,7 +48,7 @@ _MAX_VALUE = 4096
 
 
 def _utc(timestamp: float) -> datetime:
-    return datetime.fromtimestamp(timestamp, tz=timezone.utc)
+    return datetime.fromtimestamp(timestamp, timezone.utc)  # (a keyword costs twice as much)
 
 
 @dataclass(frozen=True)
@@ -144,7 +145,7 @@ class ConsentCodec:
         self.clock = clock
         # itsdangerous wants oldest first: its last key signs.
         keys = _secret_keys(secret_key)
-        self._serializer = URLSafeSerializer(
+        self._serializer = _UncompressedSerializer(
             list(reversed(keys)),
             salt=SALT,
             signer_kwargs={"digest_method": hashlib.sha256},
@@ -213,11 +214,7 @@ class ConsentCodec:
         cache = self._cache
         cached = cache.get(value)
         if cached is None:
-            consent = self._verify(value)
-            if consent is None:
-                cached = (None, 0.0, 0.0)
-            else:
-                cached = (consent, consent.issued.timestamp(), consent.expires.timestamp())
+            cached = self._verify(value)
             bounded_put(cache, value, cached, self._cache_size)
         else:
             touch(cache, value)  # least recently used goes first
@@ -265,15 +262,16 @@ class ConsentCodec:
         except Exception:  # signed by us, so only a changed format gets here: no consent
             return None
 
-    def _verify(self, value: str) -> Consent | None:
+    def _verify(self, value: str) -> tuple[Consent | None, float, float]:
+        """The consent a value holds (or None), its issue time and its expiry."""
         try:
             return self._consent_from(self.verify(value))
         except Exception:  # never let a malformed value raise into the app
-            return None
+            return _NO_CONSENT
 
-    def _consent_from(self, payload: Any) -> Consent | None:
+    def _consent_from(self, payload: Any) -> tuple[Consent | None, float, float]:
         if not isinstance(payload, dict):
-            return None
+            return _NO_CONSENT
         consent_id, issued = payload.get("i"), payload.get("t")
         accepted_at, refused = payload.get("a"), payload.get("d")
         version = payload.get("v")
@@ -282,12 +280,12 @@ class ConsentCodec:
             and 0 <= issued < 2**33  # beyond year 2242 datetime cannot hold the expiry
             and isinstance(accepted_at, dict) and isinstance(refused, list)
         ):
-            return None
+            return _NO_CONSENT
         try:
             key = (version, tuple(accepted_at.items()), tuple(refused))
             shape = self._shapes.get(key)
         except TypeError:  # an unhashable part: not a payload of ours
-            return None
+            return _NO_CONSENT
         if shape is None:
             # The categories part repeats across visitors: check its types once per shape.
             if not (
@@ -296,18 +294,19 @@ class ConsentCodec:
                         for k, v in accepted_at.items())
                 and all(isinstance(r, str) for r in refused)
             ):
-                return None
+                return _NO_CONSENT
             shape = self._shape(version, accepted_at, refused)
             if len(self._shapes) >= 256:  # payloads are signed, but stay bounded anyway
                 self._shapes.clear()
             self._shapes[key] = shape
         # Every new visitor's first request builds one: skip the frozen dataclass's
         # field-by-field object.__setattr__ (the fields are exactly these, already checked).
+        issued_at = _utc(issued)
         consent = object.__new__(Consent)
         consent.__dict__.update(
             id=consent_id,
-            issued=_utc(issued),
-            expires=_utc(issued + shape.lifetime),
+            issued=issued_at,
+            expires=issued_at + shape.span,
             accepted=shape.accepted,
             refused=shape.refused,
             required=self.registry.required,
@@ -316,7 +315,7 @@ class ConsentCodec:
             version=version,
             revisions=dict(accepted_at),
         )
-        return consent
+        return consent, float(issued), float(issued + shape.lifetime)
 
     def _shape(self, version: str | None, accepted_at: Mapping[str, str],
                refused: list[str]) -> _Shape:
@@ -332,13 +331,14 @@ class ConsentCodec:
         # After a version change a refusal lapses too: the visitor is asked again.
         refused_set = set(refused) & optional if version == self.registry.version else set()
         undecided = optional - set(accepted_at) - refused_set
-        accepts_something = bool(set(accepted_at) & optional)
+        lifetime = self.lifetime(bool(set(accepted_at) & optional))
         return _Shape(
             accepted=frozenset(valid),
             refused=frozenset(refused_set),
             stale=frozenset(stale),
             undecided=frozenset(undecided),
-            lifetime=self.lifetime(accepts_something),
+            lifetime=lifetime,
+            span=timedelta(seconds=lifetime),
         )
 
 
@@ -351,6 +351,22 @@ class _Shape:
     stale: frozenset[str]
     undecided: frozenset[str]
     lifetime: int
+    span: timedelta  # the lifetime, as added to the issue time
+
+
+_NO_CONSENT: tuple[Consent | None, float, float] = (None, 0.0, 0.0)
+
+
+class _UncompressedSerializer(URLSafeSerializer):
+    """itsdangerous's URL-safe format, never zlib-compressed.
+
+    Compression saves a few octets on a consent payload but costs every new visitor's
+    first request a decompression (about a fifth of a verification). Plain
+    ``URLSafeSerializer.loads`` reads both forms, and so does :meth:`ConsentCodec.verify`.
+    """
+
+    def dump_payload(self, obj: Any) -> bytes:
+        return base64_encode(Serializer.dump_payload(self, obj))
 
 
 _URLSAFE = bytes.maketrans(b"-_", b"+/")

@@ -15,14 +15,18 @@ import re
 from collections.abc import Iterable
 
 __all__ = [
+    "browser_cookie_pieces",
     "cookie_pairs",
     "deletes",
     "deletion_header",
     "is_deletion",
     "is_holdable_name",
+    "last_max_age",
     "lenient_name",
     "lifetime_attributes",
     "parse_cookie_date",
+    "plain_cookie_value",
+    "plain_set_cookie_name",
     "purge_domains",
     "set_cookie_name",
 ]
@@ -67,6 +71,28 @@ def set_cookie_name(value: str) -> str | None:
     ):
         return None
     return name
+
+
+# The shape of nearly every Set-Cookie a server sends: a name with no whitespace, control
+# character, "=" or ";", then "=" and the rest with no forbidden control character. The
+# bytes twin reads latin-1 header bytes exactly as the text one reads their decoding.
+PLAIN_SET_COOKIE = re.compile(r"[ \t]*([^=;\x00-\x20\x7f]+)[ \t]*=[^\x00-\x08\x0a-\x1f\x7f]*")
+PLAIN_SET_COOKIE_RAW = re.compile(PLAIN_SET_COOKIE.pattern.encode("ascii"))
+# At most this many characters (4 octets each at worst) cannot pass §5.6 step 5's limit.
+PLAIN_LENGTH = _MAX_NAME_VALUE // 4
+
+
+def plain_set_cookie_name(value: str) -> str | None:
+    """:func:`set_cookie_name` for a plain header, in one C-level match; else ``None``.
+
+    ``None`` means only "not plain": ask :func:`set_cookie_name`. Whenever this returns a
+    name, it is the name :func:`set_cookie_name` returns (``tests/test_cookies.py``).
+    The guard runs the same match inline (on bytes, for ASGI headers).
+    """
+    if len(value) > PLAIN_LENGTH:
+        return None
+    plain = PLAIN_SET_COOKIE.fullmatch(value)
+    return None if plain is None else plain[1]
 
 
 def is_holdable_name(name: str) -> bool:
@@ -124,6 +150,22 @@ def is_deletion(value: str, now: float) -> bool:
     headers always pass: they can only remove what the browser holds.
     """
     return deletes(lifetime_attributes(value), now)
+
+
+# A valid Max-Age attribute (§5.6.2), found by one scan; its value is checked for length.
+_MAX_AGE_ATTRIBUTE = re.compile(r";[ \t]*max-age[ \t]*=[ \t]*(-?[0-9]+)[ \t]*(?=;|\Z)",
+                                re.IGNORECASE | re.ASCII)
+
+
+def last_max_age(value: str) -> int | None:
+    """``lifetime_attributes(value)[0]`` (the last valid ``Max-Age``) in one C-level scan.
+
+    When there is one, it decides :func:`deletes` alone and no date need be parsed.
+    """
+    for found in reversed(_MAX_AGE_ATTRIBUTE.findall(value)):
+        if len(found) <= _MAX_ATTRIBUTE_VALUE:
+            return int(found)
+    return None
 
 
 def lifetime_attributes(value: str) -> tuple[int | None, float | None]:
@@ -203,6 +245,38 @@ def cookie_pairs(header: str) -> list[tuple[str, str]]:
         name, eq, _ = pair.partition("=")
         out.append((name.strip(_WSP) if eq else "", pair))
     return out
+
+
+def plain_cookie_value(header: str, name: str) -> list[str] | None:
+    """The values :func:`cookie_pairs` gives cookie ``name`` (after its first ``=``, less
+    trailing whitespace), found without splitting the header; ``None``: ask it.
+
+    Answers when ``name`` is absent, or present once as a piece written the way browsers
+    write them (``"; "`` before it); ``None`` for anything else (twice, or after ``";"``
+    without a space, or with spaces around the name).
+    """
+    start = header.find(name + "=")
+    if start < 0:
+        return None if name in header else []
+    if (start and header[start - 2:start] != "; ") or header.find(
+            name, start + len(name)) >= 0:
+        return None
+    begin = start + len(name) + 1
+    end = header.find(";", begin)
+    return [(header[begin:] if end < 0 else header[begin:end]).rstrip(_WSP)]
+
+
+def browser_cookie_pieces(header: str) -> list[tuple[str, str, str]] | None:
+    """Each pair of a ``Cookie`` header partitioned at its first ``=``, when every ``;``
+    in it is followed by a space (as browsers write it); else ``None``.
+
+    The pieces are :func:`cookie_pairs`' pairs before trimming: a name with whitespace
+    around it, or a nameless pair, shows as such (``(" a", "=", "1")``, ``("a", "", "")``).
+    """
+    pieces = header.split("; ")
+    if header.count(";") != len(pieces) - 1:
+        return None
+    return [piece.partition("=") for piece in pieces]
 
 
 _HOST = re.compile(r"[a-z0-9-]+(?:\.[a-z0-9-]+)*")

@@ -10,6 +10,7 @@ adapters in :mod:`consentguard.wsgi` and :mod:`consentguard.asgi` only translate
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
@@ -22,12 +23,18 @@ from werkzeug.http import dump_cookie
 from ._bounded import bounded_put
 from .consent import Consent, ConsentCodec, SecretKey
 from .cookies import (
+    PLAIN_LENGTH,
+    PLAIN_SET_COOKIE,
+    PLAIN_SET_COOKIE_RAW,
+    browser_cookie_pieces,
     cookie_pairs,
     deletes,
     deletion_header,
     is_holdable_name,
+    last_max_age,
     lenient_name,
     lifetime_attributes,
+    plain_cookie_value,
     purge_domains,
     set_cookie_name,
 )
@@ -213,7 +220,7 @@ class ConsentGuard:
         self._log_capped = False
         self._purge_cache: OrderedDict[tuple[str, str], tuple[str, ...]] = OrderedDict()
         # The hot path: each is a lookup for what repeats across requests (see decide()).
-        self._tables: dict[frozenset[str], dict[str, int]] = {}
+        self._tables: dict[frozenset[str], dict[str | bytes, int]] = {}
         self._set_cookies: OrderedDict[str | bytes, _SetCookie] = OrderedDict()
         self._decisions: OrderedDict[tuple[str, str, bool, bool], _Remembered] = OrderedDict()
         self._responses: OrderedDict[Any, tuple[Any, ...]] = OrderedDict()
@@ -321,18 +328,31 @@ class ConsentGuard:
                        path: str, now: float
                        ) -> tuple[Decision, tuple[tuple[str, str], ...], float, float]:
         """The decision, the request cookies it reported, and the time span it holds for."""
-        pairs = cookie_pairs(cookie) if cookie else []
         own = self.cookie_name
-        values = tuple(dict.fromkeys(
-            pair.partition("=")[2] for name, pair in pairs if name == own))
-        decode = self.codec.decode_window
-        windows = [decode(v, now=now) for v in values]
-        consent = _merge([consent for consent, _, _ in windows])
-        valid_from = max((start for _, start, _ in windows), default=-_INFINITY)
-        valid_until = min((end for _, _, end in windows), default=_INFINITY)
+        values = plain_cookie_value(cookie, own) if cookie else []
+        if values is None:  # written unlike a browser's: read pair by pair
+            values = [pair.partition("=")[2] for name, pair in cookie_pairs(cookie or "")
+                      if name == own]
+        if len(values) == 1:  # the usual case: one consent cookie
+            consent, valid_from, valid_until = self.codec.decode_window(values[0], now=now)
+        else:
+            decode = self.codec.decode_window
+            windows = [decode(v, now=now) for v in dict.fromkeys(values)]
+            consent = _merge([consent for consent, _, _ in windows])
+            valid_from = max((start for _, start, _ in windows), default=-_INFINITY)
+            valid_until = min((end for _, _, end in windows), default=_INFINITY)
         allowed = self.accepted_categories(consent, gpc=gpc, dnt=dnt)
         table = self._table(allowed)
         passes = self._passes
+        pieces = browser_cookie_pieces(cookie) if cookie else None
+        if pieces is not None:
+            # Nothing to hide when every name is plain and already known to pass: the
+            # header goes on as it came. (The table only holds trimmed, non-empty names.)
+            get = table.get
+            if all(eq and name and get(name) in passes for name, eq, _ in pieces):
+                return (Decision(self, consent, allowed, cookie, False, (), path), (),
+                        valid_from, valid_until)
+        pairs = cookie_pairs(cookie) if cookie else []
         kept: list[str] = []
         purge: list[str] = []
         purged: set[str] = set()
@@ -366,7 +386,7 @@ class ConsentGuard:
                               tuple(purge), path)
         return result, tuple(reports), valid_from, valid_until
 
-    def _classify(self, name: str, allowed: frozenset[str], table: dict[str, int]) -> int:
+    def _classify(self, name: str, allowed: frozenset[str], table: dict[str | bytes, int]) -> int:
         verdict = table.get(name)
         if verdict is None:
             verdict = self._verdict(name, allowed)
@@ -374,7 +394,7 @@ class ConsentGuard:
                 table[name] = verdict
         return verdict
 
-    def _table(self, allowed: frozenset[str]) -> dict[str, int]:
+    def _table(self, allowed: frozenset[str]) -> dict[str | bytes, int]:
         """The verdict memo for one set of accepted categories (a visitor's choice)."""
         table = self._tables.get(allowed)
         if table is None:
@@ -502,31 +522,37 @@ class Decision:
         response private when a cookie only consent allowed (or a purge) is in it. Other
         headers, and allowed Set-Cookie headers, pass unchanged and in order.
         """
-        return self._filter(headers, "set-cookie", "cache-control", _identity, _identity)
+        return self._filter(headers, "set-cookie", "cache-control", _identity, _identity,
+                            PLAIN_SET_COOKIE.fullmatch)
 
     def filter_raw_headers(
         self, headers: Iterable[tuple[bytes, bytes]]
     ) -> list[tuple[bytes, bytes]]:
         """:meth:`filter_headers` for ``(bytes, bytes)`` headers (ASGI style)."""
-        return self._filter(headers, b"set-cookie", b"cache-control", _latin1, _to_latin1)
+        return self._filter(headers, b"set-cookie", b"cache-control", _latin1, _to_latin1,
+                            PLAIN_SET_COOKIE_RAW.fullmatch)
 
     def _filter(self, headers: Iterable[tuple[H, H]], set_cookie: H, cache_control: H,
-                decode: Callable[[H], str], encode: Callable[[str], H]) -> list[tuple[H, H]]:
+                decode: Callable[[H], str], encode: Callable[[str], H],
+                plain: Callable[[H], re.Match[H] | None]) -> list[tuple[H, H]]:
         guard = self._guard
         # Pages repeat their headers, so for one choice the same header list gets the same
         # answer (with the same purge) — remembered while nothing else can differ: nobody to
         # report to, no error to raise, no answer resting on the clock (Expires-only deletion).
         if not guard._remember_responses:
-            return self._filter_headers(headers, set_cookie, cache_control, decode, encode)[0]
+            return self._filter_headers(headers, set_cookie, cache_control, decode, encode,
+                                       plain)[0]
         items = tuple(headers)
         key = (set_cookie, self.accepted, self.purge, items)  # str and bytes lists apart
         try:
             known = guard._responses.get(key)
         except TypeError:  # ASGI allows [name, value] lists: not hashable, not remembered
-            return self._filter_headers(items, set_cookie, cache_control, decode, encode)[0]
+            return self._filter_headers(items, set_cookie, cache_control, decode, encode,
+                                       plain)[0]
         if known is not None:
             return list(known)
-        out, timeless = self._filter_headers(items, set_cookie, cache_control, decode, encode)
+        out, timeless = self._filter_headers(items, set_cookie, cache_control, decode, encode,
+                                            plain)
         if (timeless and len(items) <= _MEMO_HEADERS
                 and sum(len(value) for _, value in items)
                 + sum(len(value) for value in self.purge) <= _MEMO_BYTES):
@@ -534,7 +560,8 @@ class Decision:
         return out
 
     def _filter_headers(self, headers: Iterable[tuple[H, H]], set_cookie: H, cache_control: H,
-                        decode: Callable[[H], str], encode: Callable[[str], H]
+                        decode: Callable[[H], str], encode: Callable[[str], H],
+                        plain: Callable[[H], re.Match[H] | None]
                         ) -> tuple[list[tuple[H, H]], bool]:
         """The filtered headers, and whether the answer holds at any time."""
         guard = self._guard
@@ -549,8 +576,27 @@ class Decision:
             if name == cache_control:
                 cache_at.append(len(out))
             elif name == set_cookie:
-                keep, consent_dependent, dated = self._check_set_cookie(header[1], decode,
-                                                                        table)
+                value = header[1]
+                # Nearly every header is plain (see cookies.PLAIN_SET_COOKIE) and of a name
+                # this choice lets through: one C-level match and one lookup, keyed by the
+                # raw name, with no per-value parsing or caching (values differ per visitor).
+                match = plain(value) if len(value) <= PLAIN_LENGTH else None
+                verdict = None
+                if match is not None:
+                    verdict = table.get(match[1])
+                    if verdict == _ALLOW:
+                        out.append(header)
+                        continue
+                    if verdict == _CONSENTED:
+                        personal = True
+                        out.append(header)
+                        continue
+                keep, consent_dependent, dated = self._check_set_cookie(value, decode, table)
+                if (verdict is None and match is not None and len(table) < _NAMES_PER_TABLE
+                        and len(match[1]) <= _NAME_LENGTH):
+                    # The name's verdict, under its raw key too (bytes for ASGI headers).
+                    raw_name = match[1]
+                    table[raw_name] = guard._classify(decode(raw_name), self.accepted, table)
                 timeless = timeless and not dated
                 personal = personal or consent_dependent
                 if not keep and not report_only:
@@ -558,13 +604,13 @@ class Decision:
             out.append(header)
         if report_only:
             return out, timeless
-        for value in self.purge:
-            out.append((encode("Set-Cookie"), encode(value)))
+        for deletion in self.purge:
+            out.append((encode("Set-Cookie"), encode(deletion)))
         if personal and guard.cache_control:
             _make_private(out, cache_at, decode, encode)
         return out, timeless
 
-    def _check_set_cookie(self, value: H, decode: Callable[[H], str], table: dict[str, int]
+    def _check_set_cookie(self, value: H, decode: Callable[[H], str], table: dict[str | bytes, int]
                           ) -> tuple[bool, bool, bool]:
         """(may it pass, does it make the response visitor-specific, does the answer rest
         on the clock)."""
@@ -615,7 +661,9 @@ class _SetCookie:
     def deletes(self, now: float) -> bool:
         """Whether the header can only delete its cookie (see :func:`cookies.is_deletion`)."""
         if self._lifetime is None:
-            self._lifetime = lifetime_attributes(self._text)
+            max_age = last_max_age(self._text)  # when there is one, Expires does not count
+            self._lifetime = (max_age, None) if max_age is not None else lifetime_attributes(
+                self._text)
         return deletes(self._lifetime, now)
 
 
