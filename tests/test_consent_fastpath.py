@@ -223,3 +223,25 @@ def test_signed_payloads_in_other_encodings_are_refused_as_itsdangerous_does(
     with pytest.raises(BadData):
         its.loads(token)
     assert codec().verify(token) is None and codec().decode(token) is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(
+    st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=5),
+                 lambda inner: st.lists(inner, max_size=3)
+                 | st.dictionaries(st.text(max_size=3), inner, max_size=3)).map(
+        lambda v: json.dumps(v, separators=(",", ":"))),
+    st.text(alphabet=' \t\n{}[]":,0123456789truefalsn\ufeffa', max_size=20),
+))
+def test_the_json_shortcut_reads_as_json_loads(text: str) -> None:
+    from consentguard.consent import _json_loads
+
+    try:
+        want: Any = ("value", json.loads(text))
+    except ValueError as error:
+        want = ("error", type(error))
+    try:
+        got: Any = ("value", _json_loads(text))
+    except ValueError as error:
+        got = ("error", type(error))
+    assert got == want
