@@ -369,7 +369,9 @@ class _UncompressedSerializer(URLSafeSerializer):
         return base64_encode(Serializer.dump_payload(self, obj))
 
 
-_scan_json = json.JSONDecoder().scan_once  # the C scanner json.loads runs, less its wrapping
+# The C scanner json.loads runs, without its wrapping (typeshed does not list the attribute).
+_scan_json: Callable[[str, int], tuple[Any, int]] = (
+    json.JSONDecoder().scan_once)  # type: ignore[attr-defined]
 
 
 def _json_loads(text: str) -> Any:
