@@ -82,6 +82,13 @@ def test_the_codec_never_compresses_what_it_signs() -> None:
     assert consent is not None and consent.id == "x" * 300
 
 
+def test_a_payload_too_long_to_sign_plain_is_compressed() -> None:
+    value = codec().encode(["analytics"], consent_id="x" * 3000)
+    assert value.startswith(".") and len(value) < 4096  # a cookie browsers still keep
+    consent = codec().decode(value)
+    assert consent is not None and consent.id == "x" * 3000
+
+
 @pytest.mark.parametrize("secret_key", [
     pytest.param(["new-key", SECRET], id="old-key-still-verifies"),
     pytest.param([SECRET, "old-key"], id="newest-key-verifies"),

@@ -484,8 +484,8 @@ def test_the_name_a_lenient_reader_sees(pair: str, seen: str) -> None:
 # Pieces that make the shortcuts' edge cases likely: separators with and without spaces,
 # names around "=", nameless and empty pairs, control and non-ASCII characters, and
 # attribute names in other cases.
-_TOKENS = ["cg_consent", "_ga", "a", "=", ";", "; ", " ", "\t", "v1", "==", "\x00", "\x0b",
-           "\x7f", "\xe9", "\u212a", "K", "; Max-Age=", "; max-age =", ";MAX-AGE= ", "-",
+_TOKENS = ["cg_consent", "cg_consent =", "cg_consent\t=", "_ga", "a", "=", ";", "; ", " ",
+           "\t", "v1", "==", "\x00", "\x0b", "\x7f", "\xe9", "\u212a", "K", "; Max-Age=", "; max-age =", ";MAX-AGE= ", "-",
            "0", "7", "abc", "; Expires=Thu, 01 Jan 1970 00:00:00 GMT", "; Path=/", "__Host-"]
 header_text = st.lists(st.sampled_from(_TOKENS), max_size=14).map("".join)
 
@@ -532,6 +532,8 @@ def test_the_shortcuts_answer_for_what_browsers_send() -> None:
     assert browser_cookie_pieces(header) == [("session", "=", "a1"), ("_ga", "=", "GA1.2.3"),
                                              ("cg_consent", "=", "tok.sig"), ("lang", "=", "en")]
     assert browser_cookie_pieces("a=1;b=2") is None  # a ";" without its space
+    # Found in review: a spaced copy before the plain one is a second consent cookie.
+    assert plain_cookie_value("cg_consent =a; cg_consent=b", "cg_consent") is None
     assert plain_set_cookie_name("_ga=GA1.2; Domain=.example.com; Max-Age=63072000") == "_ga"
     assert plain_set_cookie_name("=_ga=1") is None
     assert last_max_age("_fbp=1; Max-Age=60; max-age=-1") == -1

@@ -8,7 +8,11 @@ stop being deletions, and caches small enough to evict on every request.
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import textwrap
 from email.utils import formatdate
+from pathlib import Path
 
 import pytest
 from conftest import NOW, SECRET, FrozenClock, make_registry
@@ -223,7 +227,7 @@ def test_attacker_sized_names_and_values_are_not_kept() -> None:
 # Mostly names that pass (so the shortcut is taken), with the odd one out hiding among them
 # (behind a ";" without its space, a nameless pair, whitespace around a name).
 _NAMES = ["session", "lang", "_ga", "_ga_XYZ", "cg_consent"] * 3 + [
-    "_fbp", "tracker", "", " _ga", "_ga ", "ads_1", "__Host-x"]
+    "_fbp", "tracker", "", " _ga", "_ga ", "ads_1", "__Host-x", "cg_consent ", "cg_consent\t"]
 _SEPARATORS = ["; "] * 4 + [";", " ; ", ";  "]
 _SET_COOKIE_EXTRA = ["_ga =1; Max-Age=5", " _fbp=1", "_fbp=1;max-age=0", "lang=\x00x",
                      "_fbp=x; Max-Age=60; Max-Age=-1", "tracker"]
@@ -301,3 +305,40 @@ def test_a_nameless_pair_is_never_passed_under_the_empty_names_verdict() -> None
         decision = guard.decide("session=a; =_fbp=1", host="www.example.com")
         assert decision.cookie_header == "session=a"
         assert decision.purge == ()  # a nameless pair is hidden; no browser holds "_fbp" by it
+
+
+def test_a_planted_spaced_consent_cookie_still_only_narrows() -> None:
+    # Found in review: "cg_consent =<refusal>" before the visitor's own "cg_consent=<all>"
+    # is a second consent cookie (a sibling subdomain can plant it); the shortcut once
+    # read only the plain one, widening consent to everything.
+    guard = ConsentGuard(REGISTRY, secret_key=SECRET, clock=FrozenClock())
+    refusal, everything = guard.encode_consent([]), guard.encode_consent(["*"])
+    header = f"cg_consent ={refusal}; cg_consent={everything}; _fbp=1; _ga=2"
+    for _ in range(2):  # the second time with warm verdict tables
+        guard._decisions.clear()
+        decision = guard.decide(header, host="www.example.com")
+        assert not decision.allows("marketing") and not decision.allows("analytics")
+        assert "_fbp=1" not in (decision.cookie_header or "")
+
+
+def test_bytes_and_text_names_never_meet_under_python_bb(tmp_path: Path) -> None:
+    # Found in review: "_ga" and b"_ga" hash alike; kept in one table, a lookup compared
+    # them, which raises BytesWarning into the app under python -bb.
+    script = tmp_path / "bb.py"
+    script.write_text(textwrap.dedent(f"""
+        import sys
+        sys.path[:0] = {[str(Path(__file__).parent)]!r}
+        from conftest import SECRET, FrozenClock, make_registry
+        from consentguard import ConsentGuard
+        guard = ConsentGuard(make_registry(), secret_key=SECRET, clock=FrozenClock())
+        cookie = "session=1; _ga=1; cg_consent=" + guard.encode_consent(["*"])
+        for _ in range(3):
+            decision = guard.decide(cookie)
+            decision.filter_raw_headers([(b"set-cookie", b"_ga=1"), (b"set-cookie", b"_gid=2")])
+            decision.filter_headers([("Set-Cookie", "_ga=1")])
+        print("ok")
+    """))
+    done = subprocess.run([sys.executable, "-bb", str(script)], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"

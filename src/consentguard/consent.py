@@ -355,10 +355,11 @@ class _Shape:
 
 
 _NO_CONSENT: tuple[Consent | None, float, float] = (None, 0.0, 0.0)
+_PLAIN_PAYLOAD = 2048
 
 
 class _UncompressedSerializer(URLSafeSerializer):
-    """itsdangerous's URL-safe format, never zlib-compressed.
+    """itsdangerous's URL-safe format, not zlib-compressed unless it must be.
 
     Compression saves a few octets on a consent payload but costs every new visitor's
     first request a decompression (about a fifth of a verification). Plain
@@ -366,7 +367,10 @@ class _UncompressedSerializer(URLSafeSerializer):
     """
 
     def dump_payload(self, obj: Any) -> bytes:
-        return base64_encode(Serializer.dump_payload(self, obj))
+        plain = base64_encode(Serializer.dump_payload(self, obj))
+        # A payload too long for a cookie plain (a large registry, a long consent id) is
+        # compressed as itsdangerous would, rather than dropped by the browser.
+        return plain if len(plain) <= _PLAIN_PAYLOAD else super().dump_payload(obj)
 
 
 # The C scanner json.loads runs, without its wrapping (typeshed does not list the attribute).

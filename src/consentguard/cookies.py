@@ -251,15 +251,15 @@ def plain_cookie_value(header: str, name: str) -> list[str] | None:
     """The values :func:`cookie_pairs` gives cookie ``name`` (after its first ``=``, less
     trailing whitespace), found without splitting the header; ``None``: ask it.
 
-    Answers when ``name`` is absent, or present once as a piece written the way browsers
-    write them (``"; "`` before it); ``None`` for anything else (twice, or after ``";"``
-    without a space, or with spaces around the name).
+    Answers when ``name`` is absent, or appears exactly once in the whole header, as a
+    piece written the way browsers write it (``"; "`` before it, ``=`` right after);
+    ``None`` for anything else (a second ``name``, even spaced as ``"name ="``).
     """
     start = header.find(name + "=")
     if start < 0:
         return None if name in header else []
-    if (start and header[start - 2:start] != "; ") or header.find(
-            name, start + len(name)) >= 0:
+    if ((start and header[start - 2:start] != "; ") or header.find(name) != start
+            or header.find(name, start + len(name)) >= 0):
         return None
     begin = start + len(name) + 1
     end = header.find(";", begin)

@@ -220,7 +220,10 @@ class ConsentGuard:
         self._log_capped = False
         self._purge_cache: OrderedDict[tuple[str, str], tuple[str, ...]] = OrderedDict()
         # The hot path: each is a lookup for what repeats across requests (see decide()).
-        self._tables: dict[frozenset[str], dict[str | bytes, int]] = {}
+        self._tables: dict[frozenset[str], dict[str, int]] = {}
+        # The same verdicts keyed by raw (bytes) names, for ASGI Set-Cookie headers: apart,
+        # since "a" and b"a" hash alike and comparing them warns under ``python -b``.
+        self._raw_tables: dict[frozenset[str], dict[bytes, int]] = {}
         self._set_cookies: OrderedDict[str | bytes, _SetCookie] = OrderedDict()
         self._decisions: OrderedDict[tuple[str, str, bool, bool], _Remembered] = OrderedDict()
         self._responses: OrderedDict[Any, tuple[Any, ...]] = OrderedDict()
@@ -242,6 +245,7 @@ class ConsentGuard:
         self._decisions.clear()
         self._responses.clear()
         self._tables.clear()
+        self._raw_tables.clear()
         self._purge_cache.clear()
         # Verdicts whose request cookies the app may see.
         self._passes = (_ALLOW, _CONSENTED, _UNKNOWN) if self.unknown == "allow" else (
@@ -347,7 +351,8 @@ class ConsentGuard:
         pieces = browser_cookie_pieces(cookie) if cookie else None
         if pieces is not None:
             # Nothing to hide when every name is plain and already known to pass: the
-            # header goes on as it came. (The table only holds trimmed, non-empty names.)
+            # header goes on as it came. (The table holds no name with spaces or tabs
+            # around it; it may hold "", from a nameless Set-Cookie: hence "name and".)
             get = table.get
             if all(eq and name and get(name) in passes for name, eq, _ in pieces):
                 return (Decision(self, consent, allowed, cookie, False, (), path), (),
@@ -386,7 +391,7 @@ class ConsentGuard:
                               tuple(purge), path)
         return result, tuple(reports), valid_from, valid_until
 
-    def _classify(self, name: str, allowed: frozenset[str], table: dict[str | bytes, int]) -> int:
+    def _classify(self, name: str, allowed: frozenset[str], table: dict[str, int]) -> int:
         verdict = table.get(name)
         if verdict is None:
             verdict = self._verdict(name, allowed)
@@ -394,7 +399,16 @@ class ConsentGuard:
                 table[name] = verdict
         return verdict
 
-    def _table(self, allowed: frozenset[str]) -> dict[str | bytes, int]:
+    def _raw_table(self, allowed: frozenset[str]) -> dict[bytes, int]:
+        """:meth:`_table`'s verdicts under raw names, filled as headers show them."""
+        table = self._raw_tables.get(allowed)
+        if table is None:
+            if len(self._raw_tables) >= _TABLES:
+                self._raw_tables.clear()
+            table = self._raw_tables[allowed] = {}
+        return table
+
+    def _table(self, allowed: frozenset[str]) -> dict[str, int]:
         """The verdict memo for one set of accepted categories (a visitor's choice)."""
         table = self._tables.get(allowed)
         if table is None:
@@ -567,6 +581,9 @@ class Decision:
         guard = self._guard
         report_only = guard.report_only
         table = guard._table(self.accepted)
+        # Plain Set-Cookie names are looked up as they come: str (WSGI) or bytes (ASGI).
+        names: dict[Any, int] = guard._raw_table(self.accepted) if isinstance(
+            set_cookie, bytes) else table
         timeless = True
         out: list[tuple[H, H]] = []
         personal = bool(self.purge)
@@ -583,7 +600,7 @@ class Decision:
                 match = plain(value) if len(value) <= PLAIN_LENGTH else None
                 verdict = None
                 if match is not None:
-                    verdict = table.get(match[1])
+                    verdict = names.get(match[1])
                     if verdict == _ALLOW:
                         out.append(header)
                         continue
@@ -592,11 +609,11 @@ class Decision:
                         out.append(header)
                         continue
                 keep, consent_dependent, dated = self._check_set_cookie(value, decode, table)
-                if (verdict is None and match is not None and len(table) < _NAMES_PER_TABLE
-                        and len(match[1]) <= _NAME_LENGTH):
-                    # The name's verdict, under its raw key too (bytes for ASGI headers).
+                if (verdict is None and match is not None and names is not table
+                        and len(names) < _NAMES_PER_TABLE and len(match[1]) <= _NAME_LENGTH):
+                    # The name's verdict (just worked out) under its raw name.
                     raw_name = match[1]
-                    table[raw_name] = guard._classify(decode(raw_name), self.accepted, table)
+                    names[raw_name] = guard._classify(decode(raw_name), self.accepted, table)
                 timeless = timeless and not dated
                 personal = personal or consent_dependent
                 if not keep and not report_only:
@@ -610,7 +627,7 @@ class Decision:
             _make_private(out, cache_at, decode, encode)
         return out, timeless
 
-    def _check_set_cookie(self, value: H, decode: Callable[[H], str], table: dict[str | bytes, int]
+    def _check_set_cookie(self, value: H, decode: Callable[[H], str], table: dict[str, int]
                           ) -> tuple[bool, bool, bool]:
         """(may it pass, does it make the response visitor-specific, does the answer rest
         on the clock)."""
