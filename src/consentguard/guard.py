@@ -54,6 +54,7 @@ logger = logging.getLogger("consentguard")
 Unknown = Literal["block", "allow", "raise"]
 Mode = Literal["enforce", "report-only"]
 H = TypeVar("H", str, bytes)
+K = TypeVar("K", str, bytes)  # a verdict table's names: text, or raw ASGI bytes
 
 SIX_MONTHS = timedelta(days=180)
 THIRTEEN_MONTHS = timedelta(days=395)
@@ -401,21 +402,11 @@ class ConsentGuard:
 
     def _raw_table(self, allowed: frozenset[str]) -> dict[bytes, int]:
         """:meth:`_table`'s verdicts under raw names, filled as headers show them."""
-        table = self._raw_tables.get(allowed)
-        if table is None:
-            if len(self._raw_tables) >= _TABLES:
-                self._raw_tables.clear()
-            table = self._raw_tables[allowed] = {}
-        return table
+        return _memo_for(self._raw_tables, allowed)
 
     def _table(self, allowed: frozenset[str]) -> dict[str, int]:
         """The verdict memo for one set of accepted categories (a visitor's choice)."""
-        table = self._tables.get(allowed)
-        if table is None:
-            if len(self._tables) >= _TABLES:
-                self._tables.clear()
-            table = self._tables[allowed] = {}
-        return table
+        return _memo_for(self._tables, allowed)
 
     def _verdict(self, name: str, allowed: frozenset[str]) -> int:
         if name == self.cookie_name:  # our own cookie: always allowed, always visible
@@ -698,6 +689,17 @@ class _Remembered:
         self.valid_until = valid_until
         self.decision = decision
         self.reports = reports
+
+
+def _memo_for(tables: dict[frozenset[str], dict[K, int]], allowed: frozenset[str]
+              ) -> dict[K, int]:
+    """The verdict table for one choice; few choices recur, so all go when too many do."""
+    table = tables.get(allowed)
+    if table is None:
+        if len(tables) >= _TABLES:
+            tables.clear()
+        table = tables[allowed] = {}
+    return table
 
 
 def _merge(found: Sequence[Consent | None]) -> Consent | None:
