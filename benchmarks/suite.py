@@ -16,8 +16,15 @@ if TYPE_CHECKING:
     from consentguard import ConsentGuard
 
 # Cold requests cycle through more distinct consent values than any cache holds (the
-# codec remembers 4,096), so every one of them is verified from scratch.
+# codec remembers 4,096), so every one of them is verified from scratch. Each cold variant
+# has a guard of its own (``cold_guard``): a guard shared with other variants or groups
+# would still remember values an earlier one verified, and its "cold" requests would not be.
 COLD_POOL = 8192
+
+
+def cold_guard() -> ConsentGuard:
+    """A guard whose caches have seen nothing (the same secret: the values verify)."""
+    return fixtures.make_guard()
 
 
 @dataclass
@@ -92,7 +99,7 @@ def asgi_raw(ctx: Context) -> Group:
         ctx.asgi("bare", raw),
         ctx.asgi("+ no-op send wrapper", apps.NoopASGIWrapper(raw)),
         ctx.asgi("+ consentguard, warm", apps.with_guard(raw, guard)),
-        ctx.asgi("+ consentguard, cold", apps.with_guard(raw, guard), cold=True),
+        ctx.asgi("+ consentguard, cold", apps.with_guard(raw, cold_guard()), cold=True),
         ctx.asgi("bare, other cookies new each request", varied, varied=True),
         ctx.asgi(VARIED, apps.with_guard(varied, guard), varied=True),
         ctx.asgi("+ Starlette SessionMiddleware", apps.with_session(raw)),
@@ -106,7 +113,7 @@ def _framework(ctx: Context, key: str, title: str,
         ctx.asgi("bare", make("", None)),
         ctx.asgi("+ no-op send wrapper", make("noop", None)),
         ctx.asgi("+ consentguard, warm", make("guard", guard)),
-        ctx.asgi("+ consentguard, cold", make("guard", guard), cold=True),
+        ctx.asgi("+ consentguard, cold", make("guard", cold_guard()), cold=True),
         ctx.asgi("+ Starlette SessionMiddleware", make("session", None)),
     ], "bare")
 
@@ -135,7 +142,7 @@ def wsgi_raw(ctx: Context) -> Group:
         Variant("bare", wsgi_runner(raw, warm)),
         Variant("+ no-op start_response wrapper", wsgi_runner(apps.NoopWSGIWrapper(raw), warm)),
         Variant("+ consentguard, warm", wsgi_runner(guarded, warm)),
-        Variant("+ consentguard, cold", wsgi_runner(guarded, cold)),
+        Variant("+ consentguard, cold", wsgi_runner(cold_guard().wsgi(raw), cold)),
         Variant("bare, other cookies new each request", wsgi_runner(varied_app, varied)),
         Variant(VARIED, wsgi_runner(ctx.guard.wsgi(varied_app), varied)),
     ], "bare", note=VARIED_NOTE)
@@ -150,7 +157,8 @@ def flask(ctx: Context) -> Group:
     return Group("flask", "In-process WSGI, small Flask app", [
         Variant("bare", wsgi_runner(apps.flask_app(""), warm)),
         Variant("+ consentguard, warm", wsgi_runner(apps.flask_app("guard", guard), warm)),
-        Variant("+ consentguard, cold", wsgi_runner(apps.flask_app("guard", guard), cold)),
+        Variant("+ consentguard, cold", wsgi_runner(apps.flask_app("guard", cold_guard()),
+                                                    cold)),
         Variant("+ Flask session", wsgi_runner(apps.flask_app("session"), warm)),
     ], "bare")
 
