@@ -252,3 +252,18 @@ def test_the_json_shortcut_reads_as_json_loads(text: str) -> None:
     except ValueError as error:
         got = ("error", type(error))
     assert got == want
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=130), st.binary(max_size=300))
+def test_the_precomputed_hmac_is_hmac_sha256(key: bytes, message: bytes) -> None:
+    import hmac
+
+    from consentguard.consent import _hmac_state
+
+    inner_base, outer_base = _hmac_state(key)
+    inner = inner_base.copy()
+    inner.update(message)
+    outer = outer_base.copy()
+    outer.update(inner.digest())
+    assert outer.digest() == hmac.new(key, message, hashlib.sha256).digest()
