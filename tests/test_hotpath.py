@@ -86,7 +86,8 @@ def test_remembering_never_changes_an_answer(steps: list[tuple[int, str | None, 
     clock = FrozenClock()
     if tiny_caches:  # every insert evicts: the eviction paths run on each request
         patch = pytest.MonkeyPatch()
-        for name in ("_DECISIONS", "_SET_COOKIES", "_RESPONSES", "_NAMES_PER_TABLE"):
+        for name in ("_DECISIONS", "_SET_COOKIES", "_RESPONSES", "_RESPONSES_SEEN",
+                     "_NAMES_PER_TABLE"):
             patch.setattr(guard_module, name, 1)
     try:
         warm = ConsentGuard(REGISTRY, secret_key=SECRET, clock=clock)
@@ -342,3 +343,18 @@ def test_bytes_and_text_names_never_meet_under_python_bb(tmp_path: Path) -> None
                           timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "ok"
+
+
+def test_a_header_list_is_remembered_only_when_it_comes_again() -> None:
+    # Per-visitor Set-Cookie values make most header lists unique: remembering each would
+    # cost every request and help none.
+    guard = ConsentGuard(REGISTRY, secret_key=SECRET, clock=FrozenClock())
+    decision = guard.decide("session=a")
+    once = [("Set-Cookie", "session=visitor-1")]
+    again = [("Set-Cookie", "session=visitor-2")]
+    assert decision.filter_headers(once) == once
+    assert decision.filter_headers(again) == again
+    assert not guard._responses
+    assert decision.filter_headers(again) == again
+    assert len(guard._responses) == 1
+    assert decision.filter_headers(again) == again  # now answered from memory

@@ -99,6 +99,7 @@ _NAME_LENGTH = 256
 _PURGE_NAMES = 32
 _LOGGED_NAMES = 10000
 _RESPONSES = 1024
+_RESPONSES_SEEN = 8192
 _PURGES = 4096
 _MEMO_HEADERS = 64
 _MEMO_BYTES = 16384
@@ -228,6 +229,9 @@ class ConsentGuard:
         self._set_cookies: OrderedDict[str | bytes, _SetCookie] = OrderedDict()
         self._decisions: OrderedDict[tuple[str, str, bool, bool], _Remembered] = OrderedDict()
         self._responses: OrderedDict[Any, tuple[Any, ...]] = OrderedDict()
+        # Hashes of header lists seen once: a list is remembered when it comes again, so
+        # responses that never repeat (per-visitor values) cost no remembering.
+        self._seen_responses: set[int] = set()
         self._forget()
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -245,6 +249,7 @@ class ConsentGuard:
         """Drop every remembered answer and rework what follows from the options."""
         self._decisions.clear()
         self._responses.clear()
+        self._seen_responses.clear()
         self._tables.clear()
         self._raw_tables.clear()
         self._purge_cache.clear()
@@ -558,10 +563,16 @@ class Decision:
             return list(known)
         out, timeless = self._filter_headers(items, set_cookie, cache_control, decode, encode,
                                             plain)
-        if (timeless and len(items) <= _MEMO_HEADERS
-                and sum(len(value) for _, value in items)
-                + sum(len(value) for value in self.purge) <= _MEMO_BYTES):
-            bounded_put(guard._responses, key, tuple(out), _RESPONSES)
+        if timeless and len(items) <= _MEMO_HEADERS:
+            seen = guard._seen_responses
+            digest = hash(key)
+            if digest not in seen:  # the first sighting
+                if len(seen) >= _RESPONSES_SEEN:
+                    seen.clear()
+                seen.add(digest)
+            elif (sum([len(value) for _, value in items])
+                  + sum([len(value) for value in self.purge]) <= _MEMO_BYTES):
+                bounded_put(guard._responses, key, tuple(out), _RESPONSES)
         return out
 
     def _filter_headers(self, headers: Iterable[tuple[H, H]], set_cookie: H, cache_control: H,
