@@ -610,7 +610,8 @@ class Decision:
                         personal = True
                         out.append(header)
                         continue
-                keep, consent_dependent, dated = self._check_set_cookie(value, decode, table)
+                keep, consent_dependent, dated = self._check_set_cookie(
+                    value, decode, table, None if match is None else decode(match[1]))
                 if (verdict is None and match is not None and names is not table
                         and len(names) < _NAMES_PER_TABLE and len(match[1]) <= _NAME_LENGTH):
                     # The name's verdict (just worked out) under its raw name.
@@ -629,32 +630,46 @@ class Decision:
             _make_private(out, cache_at, decode, encode)
         return out, timeless
 
-    def _check_set_cookie(self, value: H, decode: Callable[[H], str], table: dict[str, int]
-                          ) -> tuple[bool, bool, bool]:
+    def _check_set_cookie(self, value: H, decode: Callable[[H], str], table: dict[str, int],
+                          plain_name: str | None = None) -> tuple[bool, bool, bool]:
         """(may it pass, does it make the response visitor-specific, does the answer rest
-        on the clock)."""
+        on the clock). ``plain_name``: the name, when the header is plain (no facts needed
+        unless its lifetime rests on Expires)."""
         guard = self._guard
-        facts = guard._set_cookie(value)
-        name = facts.name
-        if name is None:  # a browser ignores it whatever we do; drop it for other clients
-            guard._report("ignored", "", decode(value), self.path)
-            return False, False, False
+        facts: _SetCookie | None = None
+        if plain_name is None:
+            facts = guard._set_cookie(value)
+            if facts.name is None:  # a browser ignores it whatever we do; drop it for others
+                guard._report("ignored", "", decode(value), self.path)
+                return False, False, False
+            name = facts.name
+        else:
+            name = plain_name
         accepted = self.accepted
         verdict = guard._classify(name, accepted, table)
-        if (not name and verdict != _REFUSE and facts.shown
+        if (facts is not None and not name and verdict != _REFUSE and facts.shown
                 and guard._classify(facts.shown, accepted, table) == _REFUSE):
             verdict = _REFUSE
         if verdict == _ALLOW:
             return True, False, False
         if verdict == _CONSENTED or (verdict == _UNKNOWN and guard.unknown == "allow"):
             return True, True, False
-        if facts.deletes(guard.clock()):
-            return True, False, facts.dated
+        # Refused or undeclared: it passes only as a deletion. A Max-Age settles that in
+        # one scan; only an Expires-based answer needs the parsed (and cached) facts.
+        max_age = last_max_age(decode(value)) if facts is None else None
+        if max_age is not None:
+            deleting, dated = max_age <= 0, False
+        else:
+            facts = facts or guard._set_cookie(value)
+            deleting = facts.deletes(guard.clock())
+            dated = facts.dated
+        if deleting:
+            return True, False, dated
         if verdict == _UNKNOWN and guard.unknown == "raise":
             raise UndeclaredCookieError(name)
         if not guard._quiet or (verdict == _UNKNOWN and name not in guard._logged_unknown):
             guard._report("set-cookie", name, decode(value), self.path)
-        return False, False, facts.dated
+        return False, False, dated
 
 
 class _SetCookie:
