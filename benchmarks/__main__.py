@@ -191,7 +191,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("… uvicorn + wrk", file=sys.stderr, flush=True)
         try:
             served = server.run(duration=1 if args.quick else args.server_seconds,
-                                rounds=2 if args.quick else 5)
+                                rounds=2 if args.quick else 8)
         except FileNotFoundError as exc:
             server_note = f"_Real-server benchmark skipped: {exc}._"
             print(f"skipping the real-server benchmark: {exc}", file=sys.stderr)
