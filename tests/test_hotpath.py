@@ -333,10 +333,13 @@ def test_bytes_and_text_names_never_meet_under_python_bb(tmp_path: Path) -> None
         from consentguard import ConsentGuard
         guard = ConsentGuard(make_registry(), secret_key=SECRET, clock=FrozenClock())
         cookie = "session=1; _ga=1; cg_consent=" + guard.encode_consent(["*"])
-        for _ in range(3):
+        expired = "_fbp=1; Expires=Thu, 01 Jan 1970 00:00:00 GMT"  # parsed, cached facts
+        for _ in range(3):  # one guard serving str (WSGI) and bytes (ASGI) header lists
             decision = guard.decide(cookie)
-            decision.filter_raw_headers([(b"set-cookie", b"_ga=1"), (b"set-cookie", b"_gid=2")])
-            decision.filter_headers([("Set-Cookie", "_ga=1")])
+            decision.filter_raw_headers([(b"set-cookie", b"_ga=1"), (b"set-cookie", b"_gid=2"),
+                                         (b"set-cookie", expired.encode())])
+            decision.filter_headers([("set-cookie", "_ga=1"), ("set-cookie", "_gid=2"),
+                                     ("set-cookie", expired)])
         print("ok")
     """))
     done = subprocess.run([sys.executable, "-bb", str(script)], capture_output=True, text=True,

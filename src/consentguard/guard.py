@@ -226,7 +226,9 @@ class ConsentGuard:
         # The same verdicts keyed by raw (bytes) names, for ASGI Set-Cookie headers: apart,
         # since "a" and b"a" hash alike and comparing them warns under ``python -b``.
         self._raw_tables: dict[frozenset[str], dict[bytes, int]] = {}
-        self._set_cookies: OrderedDict[str | bytes, _SetCookie] = OrderedDict()
+        # Keyed (is it bytes, value): "a" and b"a" hash alike, and comparing them warns
+        # under ``python -b`` (one guard may serve WSGI's str and ASGI's bytes headers).
+        self._set_cookies: OrderedDict[tuple[bool, str | bytes], _SetCookie] = OrderedDict()
         self._decisions: OrderedDict[tuple[str, str, bool, bool], _Remembered] = OrderedDict()
         self._responses: OrderedDict[Any, tuple[Any, ...]] = OrderedDict()
         # Hashes of header lists seen once: a list is remembered when it comes again, so
@@ -425,7 +427,8 @@ class ConsentGuard:
 
     def _set_cookie(self, value: str | bytes) -> _SetCookie:
         """What a Set-Cookie value says, parsed once per distinct value."""
-        facts = self._set_cookies.get(value)
+        key = (isinstance(value, bytes), value)
+        facts = self._set_cookies.get(key)
         if facts is None:
             text = value.decode("latin-1") if isinstance(value, bytes) else value
             name = set_cookie_name(text)
@@ -433,7 +436,7 @@ class ConsentGuard:
             shown = lenient_name(text.partition(";")[0]) if name == "" else name
             facts = _SetCookie(name, shown, text)
             if len(value) <= _SET_COOKIE_LENGTH:
-                bounded_put(self._set_cookies, value, facts, _SET_COOKIES)
+                bounded_put(self._set_cookies, key, facts, _SET_COOKIES)
         return facts
 
     def _deletions(self, name: str, path: str, domain: str | None, host: str) -> tuple[str, ...]:
@@ -553,7 +556,8 @@ class Decision:
             return self._filter_headers(headers, set_cookie, cache_control, decode, encode,
                                        plain)[0]
         items = tuple(headers)
-        key = (set_cookie, self.accepted, self.purge, items)  # str and bytes lists apart
+        # str and bytes lists apart, by a flag first (comparing "x" with b"x" would warn).
+        key = (isinstance(set_cookie, bytes), self.accepted, self.purge, items)
         try:
             known = guard._responses.get(key)
         except TypeError:  # ASGI allows [name, value] lists: not hashable, not remembered
