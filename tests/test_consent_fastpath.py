@@ -267,3 +267,18 @@ def test_the_precomputed_hmac_is_hmac_sha256(key: bytes, message: bytes) -> None
     outer = outer_base.copy()
     outer.update(inner.digest())
     assert outer.digest() == hmac.new(key, message, hashlib.sha256).digest()
+
+
+def test_a_registry_whose_consent_cookie_browsers_would_drop_is_refused_up_front() -> None:
+    from consentguard import Category, Registry
+
+    import random
+    import string
+
+    label = "".join(random.Random(1).choices(string.ascii_letters + string.digits, k=5000))
+    registry = Registry([Category("essential", required=True),
+                         Category("analytics")], [], version=label)  # incompressible
+    with pytest.raises(ValueError, match=r"characters, more than the 4096 .* Fix: shorten"):
+        ConsentCodec(registry, SECRET, max_age=DAY, refusal_max_age=DAY)
+    # A realistic registry signs well within the limit.
+    assert len(codec().encode(["*"])) < 1024

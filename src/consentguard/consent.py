@@ -158,6 +158,15 @@ class ConsentCodec:
         self._cache_size = cache_size
         # What a payload's categories mean for this registry: the same few choices recur.
         self._shapes: dict[tuple[Any, ...], _Shape] = {}
+        # A cookie browsers would not keep (or we would not read) would lose every choice
+        # silently: say so now. The longest choices accept or refuse everything.
+        longest = max(len(self.encode(choice, consent_id="x" * 16, now=2**32 - 1))
+                      for choice in (["*"], []))
+        if longest > _MAX_VALUE:
+            raise ValueError(
+                f"a consent cookie for this registry takes {longest} characters, more than "
+                f"the {_MAX_VALUE} that browsers keep. Fix: shorten the registry's version "
+                "label or its category names, or declare fewer categories.")
 
     def resolve(self, categories: Iterable[str]) -> frozenset[str]:
         """Expand ``*`` and check names: the optional categories meant by ``categories``.

@@ -574,7 +574,7 @@ class Decision:
                 if len(seen) >= _RESPONSES_SEEN:
                     seen.clear()
                 seen.add(digest)
-            elif (sum([len(value) for _, value in items])
+            elif (sum([len(name) + len(value) for name, value in items])
                   + sum([len(value) for value in self.purge]) <= _MEMO_BYTES):
                 bounded_put(guard._responses, key, tuple(out), _RESPONSES)
         return out
