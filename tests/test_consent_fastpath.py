@@ -270,10 +270,10 @@ def test_the_precomputed_hmac_is_hmac_sha256(key: bytes, message: bytes) -> None
 
 
 def test_a_registry_whose_consent_cookie_browsers_would_drop_is_refused_up_front() -> None:
-    from consentguard import Category, Registry
-
     import random
     import string
+
+    from consentguard import Category, Registry
 
     label = "".join(random.Random(1).choices(string.ascii_letters + string.digits, k=5000))
     registry = Registry([Category("essential", required=True),
