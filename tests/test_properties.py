@@ -180,7 +180,14 @@ def passes(guard: ConsentGuard, decision: Decision, value: str) -> bool | None:
 @given(cases())
 def test_enforcement(case: Case) -> None:
     guard = case.guard
-    decision = guard.decide(case.cookie, host=case.host, gpc=case.gpc, dnt=case.dnt)
+    for _ in range(3):  # again with warm verdict tables (the shortcuts answer), remembered
+        guard._decisions.clear()
+        decision = guard.decide(case.cookie, host=case.host, gpc=case.gpc, dnt=case.dnt)
+        _check_enforcement(case, decision)
+
+
+def _check_enforcement(case: Case, decision: Decision) -> None:
+    guard = case.guard
     # (e) Accepted = required ∪ what every valid consent accepts, less what GPC/DNT deny:
     # forged, tampered and garbage values never widen it.
     assert decision.accepted == case.expected_accepted
