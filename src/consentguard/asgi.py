@@ -89,7 +89,7 @@ class ConsentMiddleware:
         state["consent_decision"] = decision
 
         if scope["type"] == "http":
-            app_path = _endpoint_path(scope)
+            app_path = _endpoint_path(scope, path)
             if is_endpoint_path(guard, app_path):
                 await serve_asgi(guard, decision, scope, receive, send, app_path, cookie)
                 return
@@ -103,9 +103,8 @@ class ConsentMiddleware:
         await self.app(scope, receive, guarded_send)
 
 
-def _endpoint_path(scope: Scope) -> str:
+def _endpoint_path(scope: Scope, path: str) -> str:
     """The request path inside the app: ``path`` less ``root_path`` when it starts with it."""
-    path: str = scope.get("path", "")
     root: str = scope.get("root_path", "")
     if root and path.startswith(root):
         return path[len(root):] or "/"

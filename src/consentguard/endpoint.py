@@ -326,7 +326,9 @@ def _static(sub: str, request: EndpointRequest) -> EndpointResponse:
 def is_endpoint_path(guard: ConsentGuard, path: str) -> bool:
     """Whether the adapters should hand ``path`` to :func:`handle`."""
     endpoint = guard.endpoint
-    if endpoint is not None and (path == endpoint or path.startswith(endpoint + "/")):
+    # (startswith, then one character: no string built on every request of the site)
+    if endpoint is not None and path.startswith(endpoint) and (
+            len(path) == len(endpoint) or path[len(endpoint)] == "/"):
         return True
     return bool(guard.gpc_json) and path == GPC_JSON_PATH
 

@@ -16,7 +16,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 from werkzeug.http import dump_cookie
 
@@ -535,38 +535,32 @@ class Decision:
         response private when a cookie only consent allowed (or a purge) is in it. Other
         headers, and allowed Set-Cookie headers, pass unchanged and in order.
         """
-        return self._filter(headers, "set-cookie", "cache-control", _identity, _identity,
-                            PLAIN_SET_COOKIE.fullmatch)
+        return self._filter(headers, _TEXT)
 
     def filter_raw_headers(
         self, headers: Iterable[tuple[bytes, bytes]]
     ) -> list[tuple[bytes, bytes]]:
         """:meth:`filter_headers` for ``(bytes, bytes)`` headers (ASGI style)."""
-        return self._filter(headers, b"set-cookie", b"cache-control", _latin1, _to_latin1,
-                            PLAIN_SET_COOKIE_RAW.fullmatch)
+        return self._filter(headers, _RAW)
 
-    def _filter(self, headers: Iterable[tuple[H, H]], set_cookie: H, cache_control: H,
-                decode: Callable[[H], str], encode: Callable[[str], H],
-                plain: Callable[[H], re.Match[H] | None]) -> list[tuple[H, H]]:
+    def _filter(self, headers: Iterable[tuple[H, H]], form: _HeaderForm[H]
+                ) -> list[tuple[H, H]]:
         guard = self._guard
         # Pages repeat their headers, so for one choice the same header list gets the same
         # answer (with the same purge) — remembered while nothing else can differ: nobody to
         # report to, no error to raise, no answer resting on the clock (Expires-only deletion).
         if not guard._remember_responses:
-            return self._filter_headers(headers, set_cookie, cache_control, decode, encode,
-                                       plain)[0]
+            return self._filter_headers(headers, form)[0]
         items = tuple(headers)
         # str and bytes lists apart, by a flag first (comparing "x" with b"x" would warn).
-        key = (isinstance(set_cookie, bytes), self.accepted, self.purge, items)
+        key = (form.raw, self.accepted, self.purge, items)
         try:
             known = guard._responses.get(key)
         except TypeError:  # ASGI allows [name, value] lists: not hashable, not remembered
-            return self._filter_headers(items, set_cookie, cache_control, decode, encode,
-                                       plain)[0]
+            return self._filter_headers(items, form)[0]
         if known is not None:
             return list(known)
-        out, timeless = self._filter_headers(items, set_cookie, cache_control, decode, encode,
-                                            plain)
+        out, timeless = self._filter_headers(items, form)
         if timeless and len(items) <= _MEMO_HEADERS:
             seen = guard._seen_responses
             digest = hash(key)
@@ -579,17 +573,16 @@ class Decision:
                 bounded_put(guard._responses, key, tuple(out), _RESPONSES)
         return out
 
-    def _filter_headers(self, headers: Iterable[tuple[H, H]], set_cookie: H, cache_control: H,
-                        decode: Callable[[H], str], encode: Callable[[str], H],
-                        plain: Callable[[H], re.Match[H] | None]
+    def _filter_headers(self, headers: Iterable[tuple[H, H]], form: _HeaderForm[H]
                         ) -> tuple[list[tuple[H, H]], bool]:
         """The filtered headers, and whether the answer holds at any time."""
         guard = self._guard
         report_only = guard.report_only
+        set_cookie, cache_control, decode, plain = (
+            form.set_cookie, form.cache_control, form.decode, form.plain)
         table = guard._table(self.accepted)
         # Plain Set-Cookie names are looked up as they come: str (WSGI) or bytes (ASGI).
-        names: dict[Any, int] = guard._raw_table(self.accepted) if isinstance(
-            set_cookie, bytes) else table
+        names: dict[Any, int] = guard._raw_table(self.accepted) if form.raw else table
         timeless = True
         out: list[tuple[H, H]] = []
         personal = bool(self.purge)
@@ -628,6 +621,7 @@ class Decision:
             out.append(header)
         if report_only:
             return out, timeless
+        encode = form.encode
         for deletion in self.purge:
             out.append((encode("Set-Cookie"), encode(deletion)))
         if personal and guard.cache_control:
@@ -744,6 +738,28 @@ def _merge(found: Sequence[Consent | None]) -> Consent | None:
     return replace(narrowest, accepted=common)
 
 
+class _HeaderForm(Generic[H]):
+    """How header lists of one type read: WSGI's str pairs, or ASGI's raw bytes pairs."""
+
+    __slots__ = ("cache_control", "decode", "encode", "plain", "raw", "set_cookie")
+    raw: bool
+    set_cookie: H
+    cache_control: H
+    decode: Callable[[H], str]
+    encode: Callable[[str], H]
+    plain: Callable[[H], re.Match[H] | None]
+
+    def __init__(self, raw: bool, set_cookie: H, cache_control: H,
+                 decode: Callable[[H], str], encode: Callable[[str], H],
+                 plain: Callable[[H], re.Match[H] | None]) -> None:
+        self.raw = raw  # (a flag in remembered keys: "x" and b"x" must never be compared)
+        self.set_cookie = set_cookie  # the lower-case header names looked for
+        self.cache_control = cache_control
+        self.decode = decode  # header text <-> str, latin-1 for bytes
+        self.encode = encode
+        self.plain = plain  # cookies.PLAIN_SET_COOKIE(_RAW).fullmatch
+
+
 def _identity(value: str) -> str:
     return value
 
@@ -754,6 +770,12 @@ def _latin1(value: bytes) -> str:
 
 def _to_latin1(value: str) -> bytes:
     return value.encode("latin-1")
+
+
+_TEXT = _HeaderForm(False, "set-cookie", "cache-control", _identity, _identity,
+                    PLAIN_SET_COOKIE.fullmatch)
+_RAW = _HeaderForm(True, b"set-cookie", b"cache-control", _latin1, _to_latin1,
+                   PLAIN_SET_COOKIE_RAW.fullmatch)
 
 
 def _make_private(out: list[tuple[H, H]], cache_at: list[int],

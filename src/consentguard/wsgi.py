@@ -38,12 +38,14 @@ class WSGIConsentMiddleware:
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         cookie = environ.get("HTTP_COOKIE")
-        decision = self.guard.decide(
+        path = environ.get("PATH_INFO", "")
+        guard = self.guard
+        decision = guard.decide(
             cookie,
             host=environ.get("HTTP_HOST") or environ.get("SERVER_NAME", ""),
             gpc=environ.get("HTTP_SEC_GPC") == "1",
             dnt=environ.get("HTTP_DNT") == "1",
-            path=environ.get("PATH_INFO", ""),
+            path=path,
         )
         if decision.cookie_changed:
             if decision.cookie_header is None:
@@ -53,8 +55,6 @@ class WSGIConsentMiddleware:
         environ[ENVIRON_CONSENT] = decision.consent
         environ[ENVIRON_DECISION] = decision
 
-        guard = self.guard
-        path = environ.get("PATH_INFO", "")
         if is_endpoint_path(guard, path):
             return serve_wsgi(guard, decision, environ, start_response, cookie)
 
