@@ -30,6 +30,7 @@ from consentguard.cookies import (
     lifetime_attributes,
     parse_cookie_date,
     plain_cookie_value,
+    plain_raw_set_cookie_name,
     plain_set_cookie_name,
     purge_domains,
     set_cookie_name,
@@ -500,6 +501,9 @@ def test_the_plain_set_cookie_name_is_the_full_parsers_name(value: str) -> None:
         raw = PLAIN_SET_COOKIE_RAW.fullmatch(value.encode("latin-1"))
         assert (raw is None) == (PLAIN_SET_COOKIE.fullmatch(value) is None)
         assert raw is None or raw[1].decode("latin-1") == plain
+        raw_name = plain_raw_set_cookie_name(value.encode("latin-1"))
+        assert (raw_name is None) == (plain is None)
+        assert raw_name is None or raw_name.decode("latin-1") == plain
 
 
 @settings(max_examples=400, deadline=None)

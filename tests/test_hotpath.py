@@ -243,7 +243,8 @@ cookie_headers = st.lists(
 def _without_shortcuts(patch: pytest.MonkeyPatch) -> None:
     patch.setattr(guard_module, "plain_cookie_value", lambda header, name: None)
     patch.setattr(guard_module, "browser_cookie_pieces", lambda header: None)
-    patch.setattr(guard_module, "PLAIN_LENGTH", -1)
+    patch.setattr(guard_module._TEXT, "plain", lambda value: None)
+    patch.setattr(guard_module._RAW, "plain", lambda value: None)
     patch.setattr(guard_module, "last_max_age", lambda value: None)
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import calendar
 import re
 from collections.abc import Iterable
+from typing import AnyStr
 
 __all__ = [
     "browser_cookie_pieces",
@@ -26,6 +27,7 @@ __all__ = [
     "lifetime_attributes",
     "parse_cookie_date",
     "plain_cookie_value",
+    "plain_raw_set_cookie_name",
     "plain_set_cookie_name",
     "purge_domains",
     "set_cookie_name",
@@ -87,11 +89,19 @@ def plain_set_cookie_name(value: str) -> str | None:
 
     ``None`` means only "not plain": ask :func:`set_cookie_name`. Whenever this returns a
     name, it is the name :func:`set_cookie_name` returns (``tests/test_cookies.py``).
-    The guard runs the same match inline (on bytes, for ASGI headers).
     """
+    return _plain_name(PLAIN_SET_COOKIE, value)
+
+
+def plain_raw_set_cookie_name(value: bytes) -> bytes | None:
+    """:func:`plain_set_cookie_name` for latin-1 header bytes (ASGI); the name as bytes."""
+    return _plain_name(PLAIN_SET_COOKIE_RAW, value)
+
+
+def _plain_name(pattern: re.Pattern[AnyStr], value: AnyStr) -> AnyStr | None:
     if len(value) > PLAIN_LENGTH:
         return None
-    plain = PLAIN_SET_COOKIE.fullmatch(value)
+    plain = pattern.fullmatch(value)
     return None if plain is None else plain[1]
 
 

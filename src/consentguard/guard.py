@@ -10,7 +10,6 @@ adapters in :mod:`consentguard.wsgi` and :mod:`consentguard.asgi` only translate
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
@@ -23,9 +22,6 @@ from werkzeug.http import dump_cookie
 from ._bounded import bounded_put
 from .consent import Consent, ConsentCodec, SecretKey
 from .cookies import (
-    PLAIN_LENGTH,
-    PLAIN_SET_COOKIE,
-    PLAIN_SET_COOKIE_RAW,
     browser_cookie_pieces,
     cookie_pairs,
     deletes,
@@ -35,6 +31,8 @@ from .cookies import (
     lenient_name,
     lifetime_attributes,
     plain_cookie_value,
+    plain_raw_set_cookie_name,
+    plain_set_cookie_name,
     purge_domains,
     set_cookie_name,
 )
@@ -596,10 +594,10 @@ class Decision:
                 # Nearly every header is plain (see cookies.PLAIN_SET_COOKIE) and of a name
                 # this choice lets through: one C-level match and one lookup, keyed by the
                 # raw name, with no per-value parsing or caching (values differ per visitor).
-                match = plain(value) if len(value) <= PLAIN_LENGTH else None
+                raw_name = plain(value)
                 verdict = None
-                if match is not None:
-                    verdict = names.get(match[1])
+                if raw_name is not None:
+                    verdict = names.get(raw_name)
                     if verdict == _ALLOW:
                         out.append(header)
                         continue
@@ -608,11 +606,10 @@ class Decision:
                         out.append(header)
                         continue
                 keep, consent_dependent, dated = self._check_set_cookie(
-                    value, decode, table, None if match is None else decode(match[1]))
-                if (verdict is None and match is not None and names is not table
-                        and len(names) < _NAMES_PER_TABLE and len(match[1]) <= _NAME_LENGTH):
+                    value, decode, table, None if raw_name is None else decode(raw_name))
+                if (verdict is None and raw_name is not None and names is not table
+                        and len(names) < _NAMES_PER_TABLE and len(raw_name) <= _NAME_LENGTH):
                     # The name's verdict (just worked out) under its raw name.
-                    raw_name = match[1]
                     names[raw_name] = guard._classify(decode(raw_name), self.accepted, table)
                 timeless = timeless and not dated
                 personal = personal or consent_dependent
@@ -747,17 +744,17 @@ class _HeaderForm(Generic[H]):
     cache_control: H
     decode: Callable[[H], str]
     encode: Callable[[str], H]
-    plain: Callable[[H], re.Match[H] | None]
+    plain: Callable[[H], H | None]
 
     def __init__(self, raw: bool, set_cookie: H, cache_control: H,
                  decode: Callable[[H], str], encode: Callable[[str], H],
-                 plain: Callable[[H], re.Match[H] | None]) -> None:
+                 plain: Callable[[H], H | None]) -> None:
         self.raw = raw  # (a flag in remembered keys: "x" and b"x" must never be compared)
         self.set_cookie = set_cookie  # the lower-case header names looked for
         self.cache_control = cache_control
         self.decode = decode  # header text <-> str, latin-1 for bytes
         self.encode = encode
-        self.plain = plain  # cookies.PLAIN_SET_COOKIE(_RAW).fullmatch
+        self.plain = plain  # the name of a plain Set-Cookie, else None (cookies.py)
 
 
 def _identity(value: str) -> str:
@@ -773,9 +770,9 @@ def _to_latin1(value: str) -> bytes:
 
 
 _TEXT = _HeaderForm(False, "set-cookie", "cache-control", _identity, _identity,
-                    PLAIN_SET_COOKIE.fullmatch)
+                    plain_set_cookie_name)
 _RAW = _HeaderForm(True, b"set-cookie", b"cache-control", _latin1, _to_latin1,
-                   PLAIN_SET_COOKIE_RAW.fullmatch)
+                   plain_raw_set_cookie_name)
 
 
 def _make_private(out: list[tuple[H, H]], cache_at: list[int],
