@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import subprocess
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from conftest import make_registry
+from itsdangerous import URLSafeSerializer
 
 from consentguard import ConsentGuard, Registry, cli
 from consentguard.cli import main
@@ -332,6 +334,21 @@ def test_decode_expired_value(capsys: Capsys) -> None:
     assert main(["decode", old, "--secret", SECRET]) == 1
     assert "status:   expired" in capsys.readouterr().out
     assert main(["decode", old, "--secret", SECRET, "--max-age", "400"]) == 0
+
+
+def test_decode_finds_the_consent_cookie_anywhere_in_a_pasted_header(capsys: Capsys) -> None:
+    pasted = f"other=1; cg_consent={consent_value()}; lang=en"
+    assert main(["decode", pasted, "--secret", SECRET]) == 0
+    assert "id:       abc123" in capsys.readouterr().out
+
+
+def test_decode_of_a_signed_payload_with_an_absurd_time_says_invalid(capsys: Capsys) -> None:
+    from consentguard.consent import SALT
+
+    value = URLSafeSerializer(SECRET, salt=SALT, signer_kwargs={"digest_method": hashlib.sha256}
+                              ).dumps({"i": "x", "t": 10**13, "a": {}, "d": [], "v": None})
+    assert main(["decode", value, "--secret", SECRET]) == 1  # not a traceback
+    assert capsys.readouterr().out.startswith("invalid:")
 
 
 @pytest.mark.parametrize("value", [

@@ -286,16 +286,19 @@ def _run_secret(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cookie_value(text: str) -> str:
-    """The value from what a person pastes: a bare value, quoted, or ``name=value; ...``."""
-    text = text.strip().split(";", 1)[0].strip()
-    if "=" in text:  # signed values never hold '=' (URL-safe base64 without padding)
-        text = text.split("=", 1)[1].strip()
-    return text.strip('"')
+def _cookie_values(text: str) -> list[str]:
+    """The values in what a person pastes: a bare value, quoted, or a whole ``Cookie``
+    header (``name=value; ...``: each value, in order, for the caller to try)."""
+    from .cookies import cookie_pairs
+
+    text = text.strip()
+    if "=" not in text:  # signed values never hold '=' (URL-safe base64 without padding)
+        return [text.strip('"')]
+    return [pair.partition("=")[2].strip().strip('"') for _, pair in cookie_pairs(text)]
 
 
 def _run_decode(args: argparse.Namespace) -> int:
-    from .consent import ConsentCodec, consent_to_json
+    from .consent import FUTURE_SKEW, ConsentCodec, consent_to_json
     from .exceptions import RegistryError
     from .registry import Category, Registry
 
@@ -322,9 +325,10 @@ def _run_decode(args: argparse.Namespace) -> int:
     except ValueError as exc:
         _error("decode", str(exc))
         return 2
-    value = _cookie_value(args.value)
-    payload = codec.verify(value)
-    fields = _payload_fields(payload)
+    candidates = _cookie_values(args.value) or [""]
+    # In a pasted header, the value that verifies is the consent cookie.
+    value = next((v for v in candidates if codec.verify(v) is not None), candidates[0])
+    fields = _payload_fields(codec.verify(value))
     if fields is None:
         data: dict[str, Any] = {"status": "invalid"}
         message = ("invalid: the value does not verify with the given key(s) — forged, "
@@ -345,7 +349,7 @@ def _run_decode(args: argparse.Namespace) -> int:
     }
     if now >= expires:
         data["status"] = "expired"
-    elif issued > now + timedelta(minutes=5):
+    elif issued > now + timedelta(seconds=FUTURE_SKEW):
         data["status"] = "issued in the future"
     if args.registry:
         consent = consent_to_json(codec.decode(value))
@@ -363,6 +367,7 @@ def _payload_fields(payload: Any) -> dict[str, Any] | None:
     consent_id, issued = payload.get("i"), payload.get("t")
     accepted, refused, version = payload.get("a"), payload.get("d"), payload.get("v")
     if not (isinstance(consent_id, str) and isinstance(issued, int)
+            and 0 <= issued < 2**33  # as the codec: beyond, datetime cannot hold it
             and isinstance(accepted, dict) and isinstance(refused, list)
             and (version is None or isinstance(version, str))):
         return None

@@ -41,7 +41,7 @@ SecretKey = Union[str, bytes, "list[str | bytes]", "tuple[str | bytes, ...]"]
 
 SALT = "consentguard.consent.v1"
 # A token issued this far in the future is refused (a clock gone wrong, or a leaked key).
-_FUTURE_SKEW = 300
+FUTURE_SKEW = 300
 _INFINITY = float("inf")
 # Longest cookie value worth verifying (browsers keep at most 4096 octets per cookie).
 _MAX_VALUE = 4096
@@ -230,7 +230,7 @@ class ConsentCodec:
         consent, issued, expires = cached
         if consent is None:
             return None, -_INFINITY, _INFINITY
-        valid_from = issued - _FUTURE_SKEW
+        valid_from = issued - FUTURE_SKEW
         if now < valid_from:
             return None, -_INFINITY, valid_from
         if now >= expires:
