@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import parse_qs, quote, urlsplit
 
 from .consent import Consent, consent_to_json
+from .cookies import cookie_pairs
 from .log import ConsentRecord
 from .policy import cookie_data
 
@@ -139,8 +140,8 @@ def handle(guard: ConsentGuard, decision: Decision, request: EndpointRequest,
         can purge every cookie of a now-refused category.
     """
     gpc = request.headers.get("sec-gpc") == "1"
-    # DNT counts as the same signal when the site opted in (honor_dnt); records keep GPC.
-    signal = gpc or (guard.honor_dnt and request.headers.get("dnt") == "1")
+    dnt = request.headers.get("dnt") == "1"
+    signal = guard._opts_out(gpc, dnt)  # (records keep GPC alone)
     if request.path == GPC_JSON_PATH:
         return _gpc_json(guard, request)
     sub = request.path[len(guard.endpoint or ""):]
@@ -168,10 +169,10 @@ def handle(guard: ConsentGuard, decision: Decision, request: EndpointRequest,
     value = guard.encode_consent(sorted(accepted))
     # Decide again as if the browser already held the new consent: its purge list is
     # every cookie of a now-refused category the browser still sends.
-    others = [p for p in (cookie_header or "").split(";")
-              if p.strip().partition("=")[0].strip() != guard.cookie_name]
+    others = [pair for name, pair in cookie_pairs(cookie_header or "")
+              if name != guard.cookie_name]
     redone = guard.decide("; ".join([*others, f"{guard.cookie_name}={value}"]),
-                          host=request.headers.get("host", ""), gpc=signal)
+                          host=request.headers.get("host", ""), gpc=gpc, dnt=dnt)
     headers = [("Set-Cookie", guard.consent_cookie_header(value,
                                                           accepts_something=bool(accepted)))]
     headers += [("Set-Cookie", h) for h in redone.purge]

@@ -291,9 +291,14 @@ class ConsentGuard:
         """Required categories, plus those a valid consent accepts, less what GPC denies."""
         accepted = self.registry.required if consent is None else (
             self.registry.required | consent.accepted)
-        if (gpc or (dnt and self.honor_dnt)) and (consent is None or self.gpc_overrides_consent):
+        if self._opts_out(gpc, dnt) and (consent is None or self.gpc_overrides_consent):
             accepted = accepted - self.gpc_categories
         return accepted
+
+    def _opts_out(self, gpc: bool, dnt: bool) -> bool:
+        """Whether a request signals an opt-out: ``Sec-GPC: 1``, or ``DNT: 1`` with
+        ``honor_dnt`` (the endpoint's state reports the same signal)."""
+        return gpc or (dnt and self.honor_dnt)
 
     def decide(
         self,
