@@ -256,3 +256,8 @@ def test_an_undeclared_session_cookie_is_called_out_at_start_up(
     with caplog.at_level("WARNING", logger="consentguard"):
         ConsentGuard(Flask(__name__), guard=CoreGuard(declared, secret_key=SECRET))
     assert "not declared" not in caplog.text
+    assert "session cookie" not in caplog.text
+    optional = Registry(registry.categories, [Cookie("session", category="analytics")])
+    with caplog.at_level("WARNING", logger="consentguard"):
+        ConsentGuard(Flask(__name__), guard=CoreGuard(optional, secret_key=SECRET))
+    assert "declared in the optional category 'analytics'" in caplog.text

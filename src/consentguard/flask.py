@@ -63,13 +63,20 @@ class ConsentGuard:
         guard = self.guard or guard_from_config(app.config)
         app.extensions[EXTENSION_KEY] = guard
         session_cookie = app.config.get("SESSION_COOKIE_NAME") or "session"
-        if guard.registry.match(session_cookie) is None and guard.unknown != "allow":
-            # Easy to miss, and it silently logs every user out: say so at start-up.
+        entry = guard.registry.match(session_cookie)
+        # Easy to miss, and it silently logs users out: say so at start-up.
+        if entry is None and guard.unknown != "allow":
             logger.warning(
                 "Flask's session cookie %r is not declared in the consentguard registry, so "
                 "it will be %s. Fix: declare it, e.g. Cookie(%r, category=\"essential\").",
                 session_cookie, "an error" if guard.unknown == "raise" else "blocked",
                 session_cookie)
+        elif entry is not None and entry.category not in guard.registry.required:
+            logger.warning(
+                "Flask's session cookie %r is declared in the optional category %r, so every "
+                "visitor who refuses it is logged out. Fix: declare it in a required category "
+                "(e.g. \"essential\") unless that is what you mean.",
+                session_cookie, entry.category)
         app.wsgi_app = guard.wsgi(app.wsgi_app)  # type: ignore[method-assign]
         app.context_processor(_template_context)
 
