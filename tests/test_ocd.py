@@ -145,6 +145,14 @@ def test_only_seen_keeps_matching_rows_and_names_unmatched_cookies() -> None:
         seen_names({"cookies": "nope"})
 
 
+def test_only_seen_keeps_the_notes_of_a_mid_name_pattern_it_matches() -> None:
+    # Found in review: relevance was a prefix test, wrong for a '*' inside the name.
+    rows = rows_of(ocd_csv(("Hotjar", "Analytics", "_hj*Session", "30 minutes", "0")))
+    result = convert(rows, only_seen=["_hjXYZSession"])
+    assert [c.name for _, c in result.entries] == ["_hj*Session"]
+    assert [(n.kind, n.name) for n in result.notes] == [("wildcard", "_hj*Session")]
+
+
 def test_the_written_toml_loads_back_as_the_same_registry() -> None:
     result = convert(rows_of(ocd_csv(
         ("Google \"Analytics\"", "Analytics", "_ga_", "2 years", "1"),

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, TextIO
 
 from .exceptions import ConsentGuardError
-from .registry import Category, Cookie, Registry
+from .registry import Category, Cookie, Registry, is_token, name_matches
 
 __all__ = [
     "CATEGORY_MAP",
@@ -71,9 +71,6 @@ _CATEGORIES = (
     Category("marketing", description="Advertising and tracking across sites."),
 )
 
-# RFC 6265 token characters (the cookie-name grammar of the registry).
-_TOKEN_CHARS = frozenset("!#$%&'*+-.^_`|~0123456789"
-                         "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
 _CHAR_NAMES = {" ": "space", "\t": "tab", "\xad": "soft hyphen", "\xa0": "no-break space"}
 
 NoteKind = Literal["skipped", "duplicate", "case-variant", "wildcard", "trimmed", "unmatched"]
@@ -196,16 +193,16 @@ def convert(rows: Sequence[OcdRow], *, only_seen: Iterable[str] | None = None) -
     for row in rows:
         name = row.name.strip(" \t")
         # With only_seen, the notes about rows no seen cookie matches are noise: drop them.
-        notes: list[ImportNote] = all_notes if seen is None or any(
-            s.startswith(name.rstrip("*")) if row.wildcard or name.endswith("*") else s == name
-            for s in seen) else []
+        pattern = name + "*" if row.wildcard and not name.endswith("*") else name
+        relevant = seen is None or any(name_matches(pattern, s) for s in seen)
+        notes: list[ImportNote] = all_notes if relevant else []
         if not name:
             notes.append(ImportNote("skipped", row.line, row.name, "the name is empty."))
             continue
         if name != row.name:
             notes.append(ImportNote("trimmed", row.line, name,
                                     "spaces or tabs around the name removed (browsers trim them)."))
-        bad = [ch for ch in name if ch not in _TOKEN_CHARS]
+        bad = [ch for ch in name if not is_token(ch)]  # the registry's name grammar
         if bad:
             notes.append(ImportNote("skipped", row.line, name, (
                 f"not a valid cookie name: it contains {_describe(bad)}, which a cookie "

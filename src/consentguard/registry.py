@@ -24,7 +24,8 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
-__all__ = ["STORAGES", "Category", "Cookie", "Registry", "Storage", "parse_duration"]
+__all__ = ["STORAGES", "Category", "Cookie", "Registry", "Storage", "is_token", "name_matches",
+           "parse_duration"]
 
 Storage = Literal["cookie", "localStorage", "sessionStorage"]
 STORAGES: tuple[Storage, ...] = ("cookie", "localStorage", "sessionStorage")
@@ -146,9 +147,19 @@ class Cookie:
 
     def matches(self, name: str) -> bool:
         """Whether ``name`` is this entry's name, or matches its pattern."""
-        if not self.is_pattern:
-            return name == self.name
-        return _glob_match(self.name.split("*"), name)
+        return name_matches(self.name, name)
+
+
+def is_token(text: str) -> bool:
+    """Whether ``text`` is an RFC 6265 token: what a declared cookie name may hold."""
+    return _TOKEN.fullmatch(text) is not None
+
+
+def name_matches(declared: str, name: str) -> bool:
+    """Whether cookie ``name`` is ``declared``, or matches it as a ``*`` pattern."""
+    if "*" not in declared:
+        return name == declared
+    return _glob_match(declared.split("*"), name)
 
 
 def _pattern_regex(pattern: str) -> re.Pattern[str]:
@@ -412,7 +423,7 @@ class Registry:
                 index=index, entry=name, fix="write storage = \"cookie\" (or leave it out).",
             )
         if cookie.storage == "cookie":
-            if not isinstance(name, str) or not _TOKEN.fullmatch(name):
+            if not isinstance(name, str) or not is_token(name):
                 raise self._error(
                     "this is not a valid cookie name (RFC 6265 token: letters, digits and "
                     "!#$%&'*+-.^_`|~; no spaces, '=', ';', ',' or quotes).",
