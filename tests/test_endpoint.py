@@ -167,6 +167,19 @@ def test_get_state_with_consent(send: Driver) -> None:
         "essential": True, "functional": False, "analytics": True, "marketing": False}
 
 
+def test_each_visitor_gets_their_own_accepted_flags_from_one_guard(send: Driver) -> None:
+    # The registry's part of the state is worked out once per registry; the per-visitor
+    # part must never carry over from the visitor before.
+    guard = make_guard()
+    value = guard.encode_consent(["analytics"])
+    for cookie, analytics in ((f"cg_consent={value}", True), ("", False), (None, False),
+                              (f"cg_consent={value}", True)):
+        headers = {"Cookie": cookie} if cookie is not None else {}
+        state = send(guard, "GET", "/_consent", headers=headers).json()
+        accepted = {c["name"]: c["accepted"] for c in state["categories"]}
+        assert accepted["analytics"] is analytics and accepted["essential"] is True
+
+
 def test_head_is_get_without_a_body(send: Driver) -> None:
     reply = send(make_guard(), "HEAD", "/_consent")
     assert reply.status == 200 and reply.body == b""

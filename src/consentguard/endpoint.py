@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
     from .asgi import Receive, Scope, Send
     from .guard import ConsentGuard, Decision
+    from .registry import Registry
 
 __all__ = ["MAX_BODY", "EndpointRequest", "EndpointResponse", "handle", "safe_next"]
 
@@ -105,17 +106,8 @@ def state(guard: ConsentGuard, decision: Decision, *, gpc: bool) -> dict[str, An
     """The endpoint's JSON view of the registry and the visitor's consent."""
     consent = decision.consent
     registry = guard.registry
-    categories = []
-    for category in registry.categories:
-        categories.append({
-            "name": category.name,
-            "title": category.label,
-            "description": category.description,
-            "required": category.required,
-            "accepted": decision.allows(category.name),
-            "consent_mode": list(category.consent_mode),
-            "cookies": [cookie_data(c) for c in registry.cookies_in(category.name)],
-        })
+    categories = [{**view, "accepted": decision.allows(view["name"])}
+                  for view in _categories_view(registry)]
     return {
         "endpoint": guard.endpoint,
         "cookie_name": guard.cookie_name,
@@ -130,6 +122,29 @@ def state(guard: ConsentGuard, decision: Decision, *, gpc: bool) -> dict[str, An
         },
         "mode": guard.mode,
     }
+
+
+# The registry's part of the state, worked out once per registry (the banner asks for the
+# state on every page view); registries are immutable, so their identity is the key.
+_views: dict[int, tuple[Registry, list[dict[str, Any]]]] = {}
+
+
+def _categories_view(registry: Registry) -> list[dict[str, Any]]:
+    known = _views.get(id(registry))
+    if known is not None and known[0] is registry:
+        return known[1]
+    view = [{
+        "name": category.name,
+        "title": category.label,
+        "description": category.description,
+        "required": category.required,
+        "consent_mode": list(category.consent_mode),
+        "cookies": [cookie_data(c) for c in registry.cookies_in(category.name)],
+    } for category in registry.categories]
+    if len(_views) >= 16:  # a process has one or two registries; tests make many
+        _views.clear()
+    _views[id(registry)] = (registry, view)
+    return view
 
 
 def handle(guard: ConsentGuard, decision: Decision, request: EndpointRequest,
