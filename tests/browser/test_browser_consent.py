@@ -203,23 +203,22 @@ def test_keyboard_only(browser: Any, demo: Any) -> None:
         press(Keys.TAB)
     assert {"accept-all", "reject-all", "customise"} <= set(seen), seen
 
-    while active(browser)["action"] != "customise":
-        press(Keys.TAB)
+    def tab_to(key: str, value: str) -> None:
+        """Tab until the focused element's ``key`` is ``value`` (at most 12 presses)."""
+        for _ in range(12):
+            if active(browser)[key] == value:
+                return
+            press(Keys.TAB)
+        assert active(browser)[key] == value, f"Tab never reached {key}={value}"
+
+    tab_to("action", "customise")
     press(Keys.ENTER)
     category_box(browser, "analytics")
     assert active(browser)["inDialog"], "focus left the dialog when the settings opened"
-    for _ in range(12):
-        if active(browser)["category"] == "analytics":
-            break
-        press(Keys.TAB)
-    assert active(browser)["category"] == "analytics"
+    tab_to("category", "analytics")
     press(Keys.SPACE)
     assert category_box(browser, "analytics").is_selected()
-    for _ in range(12):
-        if active(browser)["action"] == "save":
-            break
-        press(Keys.TAB)
-    assert active(browser)["action"] == "save"
+    tab_to("action", "save")
     press(Keys.ENTER)
     wait_banner_hidden(browser)
     wait_for(browser, lambda d: js(d, "window.analyticsRan === true"), "analytics block idle")
