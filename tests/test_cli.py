@@ -413,6 +413,16 @@ def test_a_command_whose_dependency_is_missing_says_what_to_install(
     assert "pip install 'consentguard[demo]'" in err
 
 
+def test_the_real_demo_without_its_server_says_what_to_install(
+        monkeypatch: pytest.MonkeyPatch, capsys: Capsys) -> None:
+    # The demo module imports no framework (so the command loads cheaply): it finds the
+    # missing server itself, and answers as the command does for a missing dependency.
+    monkeypatch.setitem(sys.modules, "uvicorn", None)
+    assert main(["demo", "--port", "0"]) == 2
+    err = capsys.readouterr().err
+    assert "needs the package 'uvicorn'" in err and "pip install 'consentguard[demo]'" in err
+
+
 def test_audit_app_that_cannot_be_imported_exits_2(capsys: Capsys) -> None:
     assert main(["audit", "cg_no_such_module_anywhere:app"]) == 2
     err = capsys.readouterr().err

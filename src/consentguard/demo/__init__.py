@@ -25,16 +25,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Serve the demo with uvicorn until interrupted, after printing its URL.
 
-    :returns: 0 after a clean stop (Ctrl+C), 1 when a dependency is missing or the port is taken.
+    :returns: 0 after a clean stop (Ctrl+C), 1 when the port is taken, 2 when a
+        dependency is missing (as the ``consentguard`` command does for a command that is
+        not installed).
     """
     try:
         import uvicorn
 
         from .site import create_app
     except ImportError as exc:
-        print(f"consentguard demo: missing dependency {exc.name!r}. "
-              "Fix: pip install 'consentguard[demo]'", file=sys.stderr)
-        return 1
+        print(f"consentguard demo: needs the package {exc.name!r}, which is not installed. "
+              "Fix: pip install 'consentguard[demo]'.", file=sys.stderr)
+        return 2
     family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
