@@ -119,6 +119,16 @@ def test_load_accepts_str_path_and_upper_case_suffix(tmp_path: Path) -> None:
     assert Registry.load(str(path)) == expected_from_toml()
 
 
+def test_read_parses_without_checking(tmp_path: Path) -> None:
+    # What `consentguard check` builds on: the structure, even when it declares nonsense.
+    path = tmp_path / "cookies.json"
+    path.write_text('{"cookies": [{"name": "_ga", "category": "nope"}]}', encoding="utf-8")
+    assert Registry.read(path) == {"cookies": [{"name": "_ga", "category": "nope"}]}
+    path.write_text("{not json", encoding="utf-8")
+    with pytest.raises(RegistryError, match="not valid JSON"):
+        Registry.read(path)
+
+
 def test_to_dict_round_trips_through_json(registry: Registry) -> None:
     data = json.loads(json.dumps(registry.to_dict()))
     assert Registry.from_dict(data) == registry

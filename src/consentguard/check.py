@@ -10,10 +10,8 @@ non-essential durations longer than 13 months.
 
 from __future__ import annotations
 
-import json
 import math
 import re
-import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,11 +19,6 @@ from typing import Any
 
 from .exceptions import RegistryError
 from .registry import Registry, patterns_overlap
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
 
 __all__ = ["MAX_PROBLEMS", "CheckResult", "LintWarning", "check_file", "lint", "summary"]
 
@@ -106,29 +99,18 @@ def check_file(path: str | Path) -> CheckResult:
     """Validate the registry file ``path``; every problem and warning in a :class:`CheckResult`."""
     source = str(path)
     try:
-        registry = Registry.load(path)
+        data = Registry.read(path)
+    except RegistryError as unreadable:  # not read, or not TOML/JSON: the only problem
+        return CheckResult(source, None, (unreadable,))
+    try:
+        registry = Registry.from_dict(data, source=source)
     except RegistryError as first:
-        data = _parse(Path(path))
-        if data is None:  # unreadable or not TOML/JSON: the first error is the only one
-            return CheckResult(source, None, (first,))
         partial, problems, truncated = _collect(data, source)
         if not problems:  # pragma: no cover - load and the collection agree
             problems = [first]
         warnings = tuple(lint(partial)) if partial is not None else ()
         return CheckResult(source, partial, tuple(problems), warnings, truncated)
     return CheckResult(source, registry, (), tuple(lint(registry)))
-
-
-def _parse(path: Path) -> Any:
-    try:
-        text = path.read_text(encoding="utf-8")
-        if path.suffix.lower() == ".toml":
-            return tomllib.loads(text)
-        if path.suffix.lower() == ".json":
-            return json.loads(text)
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, json.JSONDecodeError):
-        pass
-    return None
 
 
 def _collect(data: Any, source: str) -> tuple[Registry | None, list[RegistryError], bool]:

@@ -150,6 +150,17 @@ class Cookie:
         return name_matches(self.name, name)
 
 
+def _parse(text: str, format: Literal["toml", "json"], source: str | None) -> Any:
+    try:
+        return tomllib.loads(text) if format == "toml" else json.loads(text)
+    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
+        raise RegistryError(
+            f"the file is not valid {format.upper()}: {exc}.",
+            source=source,
+            fix=f"correct the {format.upper()} syntax at the position given.",
+        ) from exc
+
+
 def is_token(text: str) -> bool:
     """Whether ``text`` is an RFC 6265 token: what a declared cookie name may hold."""
     return _TOKEN.fullmatch(text) is not None
@@ -270,6 +281,14 @@ class Registry:
         :raises RegistryError: when the file cannot be read or parsed, or declares
             something invalid; the message names the file and the entry.
         """
+        return cls.from_dict(cls.read(path), source=str(path))
+
+    @classmethod
+    def read(cls, path: str | Path) -> Any:
+        """The parsed structure of a ``.toml`` or ``.json`` registry file, not yet checked.
+
+        :raises RegistryError: when the file cannot be read or is not valid TOML/JSON.
+        """
         path = Path(path)
         source = str(path)
         suffix = path.suffix.lower()
@@ -287,22 +306,14 @@ class Registry:
                 source=source,
                 fix="check the path and that the file is UTF-8 text.",
             ) from exc
-        return cls.loads(text, format="toml" if suffix == ".toml" else "json", source=source)
+        return _parse(text, "toml" if suffix == ".toml" else "json", source)
 
     @classmethod
     def loads(
         cls, text: str, *, format: Literal["toml", "json"], source: str | None = None
     ) -> Registry:
         """Build a registry from TOML or JSON text (see :meth:`load`)."""
-        try:
-            data: Any = tomllib.loads(text) if format == "toml" else json.loads(text)
-        except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
-            raise RegistryError(
-                f"the file is not valid {format.upper()}: {exc}.",
-                source=source,
-                fix=f"correct the {format.upper()} syntax at the position given.",
-            ) from exc
-        return cls.from_dict(data, source=source)
+        return cls.from_dict(_parse(text, format, source), source=source)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, source: str | None = None) -> Registry:
