@@ -20,7 +20,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 from .consent import Consent, consent_to_json
 from .cookies import cookie_pairs
 from .log import ConsentRecord
-from .policy import cookie_data
+from .policy import policy_data
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -133,14 +133,10 @@ def _categories_view(registry: Registry) -> list[dict[str, Any]]:
     known = _views.get(id(registry))
     if known is not None and known[0] is registry:
         return known[1]
-    view = [{
-        "name": category.name,
-        "title": category.label,
-        "description": category.description,
-        "required": category.required,
-        "consent_mode": list(category.consent_mode),
-        "cookies": [cookie_data(c) for c in registry.cookies_in(category.name)],
-    } for category in registry.categories]
+    # The policy page's view of each category, plus what the banner needs besides.
+    view = [{**shown, "consent_mode": list(category.consent_mode)}
+            for shown, category in zip(policy_data(registry)["categories"],
+                                       registry.categories, strict=True)]
     if len(_views) >= 16:  # a process has one or two registries; tests make many
         _views.clear()
     _views[id(registry)] = (registry, view)
