@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from html.parser import HTMLParser
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlencode
 
@@ -723,6 +724,12 @@ def test_the_readme_form_works_without_javascript(
     assert reply.header("location") == location
     assert decoded(guard, reply).accepted == accepted
     assert [r.action for r in records] == [action]
+
+
+def test_the_tested_form_is_the_one_the_readme_shows() -> None:
+    # The form above is tested because readers copy it from the README: keep them one.
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    assert README_FORM.strip() in readme
 
 
 def test_wsgi_body_without_content_length_is_not_a_silent_reject() -> None:
