@@ -184,7 +184,7 @@ class NoopWSGIWrapper:
 
 
 def flask_app(kind: str, guard: ConsentGuard | None = None) -> WSGIApplication:
-    """A one-route Flask app: ``kind`` is "", "guard" or "session".
+    """A one-route Flask app: ``kind`` is "", "noop", "guard" or "session".
 
     The view reads the session in every variant; only "session" gives Flask a secret
     key, so only there does Flask verify the ``session`` cookie and answer ``Vary: Cookie``.
@@ -208,6 +208,8 @@ def flask_app(kind: str, guard: ConsentGuard | None = None) -> WSGIApplication:
         if guard is None:
             raise ValueError("a guard is needed")
         app.wsgi_app = guard.wsgi(app.wsgi_app)  # type: ignore[method-assign]
+    elif kind == "noop":
+        app.wsgi_app = NoopWSGIWrapper(app.wsgi_app)  # type: ignore[method-assign]
     elif kind not in ("", "session"):
         raise ValueError(kind)
     return app

@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 . scripts/venv.sh
-.venv/bin/python -c "import flask, starlette, fastapi, uvicorn" 2>/dev/null \
+.venv/bin/python -c "import flask, starlette, fastapi, uvicorn, gunicorn" 2>/dev/null \
     || venv_install test
 
 if ! command -v wrk >/dev/null 2>&1; then

@@ -1,5 +1,9 @@
-"""The apps uvicorn serves for the real-server benchmark: ``benchmarks.serve:bare`` and
-``benchmarks.serve:guarded`` (the small Starlette app, without and with consentguard)."""
+"""The apps the real-server benchmark serves, without and with consentguard.
+
+uvicorn serves ``benchmarks.serve:bare`` and ``benchmarks.serve:guarded`` (the small
+Starlette app); gunicorn serves ``benchmarks.serve:flask_bare`` and
+``benchmarks.serve:flask_guarded`` (the small Flask app).
+"""
 
 from __future__ import annotations
 
@@ -7,3 +11,5 @@ from . import apps, fixtures
 
 bare = apps.starlette_app("")
 guarded = apps.starlette_app("guard", fixtures.make_guard())
+flask_bare = apps.flask_app("")
+flask_guarded = apps.flask_app("guard", fixtures.make_guard())

@@ -156,6 +156,7 @@ def flask(ctx: Context) -> Group:
     guard = ctx.guard
     return Group("flask", "In-process WSGI, small Flask app", [
         Variant("bare", wsgi_runner(apps.flask_app(""), warm)),
+        Variant("+ no-op start_response wrapper", wsgi_runner(apps.flask_app("noop"), warm)),
         Variant("+ consentguard, warm", wsgi_runner(apps.flask_app("guard", guard), warm)),
         Variant("+ consentguard, cold", wsgi_runner(apps.flask_app("guard", cold_guard()),
                                                     cold)),

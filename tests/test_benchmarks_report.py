@@ -1,0 +1,87 @@
+"""The benchmark runner keeps measuring what README's figures quote.
+
+Smoke runs with tiny samples: the numbers mean nothing here, only that each table and
+row is produced, and that the real servers compare the bare app with the guarded one.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from benchmarks import fixtures, server
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# What wrk 4 prints with --latency (a real run, against a static file server).
+WRK_OUTPUT = """\
+Running 1s test @ http://127.0.0.1:8765/
+  1 threads and 2 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency     4.06ms    1.41ms   9.55ms   62.38%
+    Req/Sec   488.64     24.26   555.00     81.82%
+  Latency Distribution
+     50%    4.34ms
+     75%    4.80ms
+     90%    5.79ms
+     99%    7.39ms
+  535 requests in 1.10s, 6.90MB read
+  Non-2xx or 3xx responses: 3
+Requests/sec:    486.78
+Transfer/sec:      6.28MB
+"""
+
+
+def test_the_report_shows_each_framework_floor_next_to_its_target() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--quick", "--only", "flask", "--no-server",
+         "--repetitions", "2", "--sample-ms", "1"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    rows = {line.split("|")[1].strip(): line for line in done.stdout.splitlines()
+            if line.startswith("| ")}
+    assert "no-op wrapper: 1." in rows["warm, small Flask app: ≤ 1.03× bare"]
+    for label in ("bare", "+ no-op start_response wrapper", "+ consentguard, warm",
+                  "+ consentguard, cold", "+ Flask session"):
+        assert label in rows, label
+    # Both real servers have a target row, marked as not run.
+    for name in ("uvicorn + wrk (ASGI)", "gunicorn + wrk (WSGI)"):
+        row = rows[f"{name}: req/s with consentguard ≥ 0.95× bare"]
+        assert "not run" in row
+
+
+def test_wrk_output_is_read() -> None:
+    assert server._parse(WRK_OUTPUT) == (486.78, 7.39, 3)
+    with pytest.raises(RuntimeError, match="cannot read wrk's output"):
+        server._parse("connection refused")
+
+
+@pytest.mark.parametrize("kind", server.SERVERS, ids=lambda kind: kind.name)
+def test_each_real_server_compares_the_bare_app_with_the_guarded_one(
+        kind: server.Server) -> None:
+    guard = fixtures.make_guard()
+    cookie = fixtures.cookie_header(guard.encode_consent(fixtures.ACCEPTED))
+    answers = []
+    for target in kind.targets:
+        port = server._free_port()
+        process = subprocess.Popen(kind.command(target, port), cwd=ROOT,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            server._wait_ready(port, process, kind.name)
+            request = urllib.request.Request(f"http://127.0.0.1:{port}/",
+                                             headers={"Cookie": cookie, "Host": fixtures.HOST})
+            with urllib.request.urlopen(request, timeout=10) as response:
+                answers.append([value.split("=", 1)[0]
+                                for value in response.headers.get_all("Set-Cookie") or []])
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+    bare, guarded = answers
+    # The fixture's response: the marketing cookie and the undeclared one are refused.
+    assert "_fbp" in bare and "tracker_xyz" in bare
+    assert "_fbp" not in guarded and "tracker_xyz" not in guarded
+    assert "_ga" in guarded and "session" in guarded
