@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import fixtures, server
+from benchmarks import fixtures, memory, server
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -85,3 +85,9 @@ def test_each_real_server_compares_the_bare_app_with_the_guarded_one(
     assert "_fbp" in bare and "tracker_xyz" in bare
     assert "_fbp" not in guarded and "tracker_xyz" not in guarded
     assert "_ga" in guarded and "session" in guarded
+
+
+def test_the_memory_figure_counts_what_the_guard_keeps() -> None:
+    per_visitor, length = memory.held_per_visitor(64)
+    # At least each remembered Cookie header itself; far from the benchmark's 8 KiB bound.
+    assert length < per_visitor < 8 * 1024

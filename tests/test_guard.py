@@ -528,12 +528,22 @@ def test_consent_cookie_header_defaults(guard: ConsentGuard) -> None:
         pytest.param({"endpoint": "consent"}, "endpoint must be", id="endpoint-relative"),
         pytest.param({"endpoint": "/consent/"}, "endpoint must be", id="endpoint-slash"),
         pytest.param({"cookie_samesite": "lax"}, "cookie_samesite", id="samesite"),
+        pytest.param({"cache_size": 0}, "cache_size must be a positive int", id="cache-0"),
+        pytest.param({"cache_size": 1.5}, "cache_size must be a positive int", id="cache-float"),
+        pytest.param({"cache_size": True}, "cache_size must be a positive int", id="cache-bool"),
     ],
 )
 def test_bad_options_are_value_errors(registry: Registry, options: dict[str, object],
                                       words: str) -> None:
     with pytest.raises(ValueError, match=re.escape(words)):
         ConsentGuard(registry, secret_key=SECRET, **options)  # type: ignore[arg-type]
+
+
+def test_a_bad_cache_size_set_later_is_refused_and_changes_nothing(
+        guard: ConsentGuard) -> None:
+    with pytest.raises(ValueError, match="cache_size must be a positive int"):
+        guard.cache_size = -1
+    assert guard.cache_size == guard.codec.cache_size == 4096
 
 
 def test_registry_must_be_a_registry() -> None:

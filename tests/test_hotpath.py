@@ -86,11 +86,11 @@ def test_remembering_never_changes_an_answer(steps: list[tuple[int, str | None, 
     clock = FrozenClock()
     if tiny_caches:  # every insert evicts: the eviction paths run on each request
         patch = pytest.MonkeyPatch()
-        for name in ("_DECISIONS", "_SET_COOKIES", "_RESPONSES", "_RESPONSES_SEEN",
-                     "_NAMES_PER_TABLE"):
+        for name in ("_SET_COOKIES", "_RESPONSES", "_RESPONSES_SEEN", "_NAMES_PER_TABLE"):
             patch.setattr(guard_module, name, 1)
     try:
-        warm = ConsentGuard(REGISTRY, secret_key=SECRET, clock=clock)
+        warm = ConsentGuard(REGISTRY, secret_key=SECRET, clock=clock,
+                            cache_size=1 if tiny_caches else guard_module.DEFAULT_CACHE_SIZE)
         values = [warm.encode_consent(choice) for choice in CHOICES]
         for choice, cookie, headers, moved, gpc, kind in steps:
             clock.now = NOW + moved
@@ -201,6 +201,43 @@ def test_changing_an_option_later_forgets_remembered_answers(
     assert (got.cookie_header, got.purge) == (want.cookie_header, want.purge)
     assert got.filter_headers(headers) == want.filter_headers(headers)
     assert warm.report_only == (warm.mode == "report-only")
+
+
+class _CountingCodec:
+    """Counts the consent values a guard's codec verifies (``verify`` runs on a miss)."""
+
+    def __init__(self, guard: ConsentGuard, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.verified: list[str] = []
+        verify = guard.codec.verify
+
+        def counting(value: str) -> object:
+            self.verified.append(value)
+            return verify(value)
+
+        monkeypatch.setattr(guard.codec, "verify", counting)
+
+
+@pytest.mark.parametrize("later", [False, True], ids=["built-with", "set-later"])
+def test_cache_size_bounds_the_visitors_remembered(monkeypatch: pytest.MonkeyPatch,
+                                                   later: bool) -> None:
+    guard = ConsentGuard(REGISTRY, secret_key=SECRET, clock=FrozenClock(),
+                         **({} if later else {"cache_size": 2}))
+    if later:
+        guard.cache_size = 2
+    visitors = [f"cg_consent={guard.encode_consent([c])}; lang=en"
+                for c in ("analytics", "marketing", "functional")]
+    counter = _CountingCodec(guard, monkeypatch)
+    for cookie in visitors[:2] * 3:  # two returning visitors fit: each verified once
+        assert guard.decide(cookie).consent is not None
+    assert len(counter.verified) == 2
+    guard.decide(visitors[2])  # a third pushes the first out of both caches
+    assert guard.decide(visitors[0]).allows("analytics")
+    assert len(counter.verified) == 4 and counter.verified[-1] == counter.verified[0]
+    roomy = ConsentGuard(REGISTRY, secret_key=SECRET, clock=FrozenClock(), cache_size=3)
+    counter = _CountingCodec(roomy, monkeypatch)
+    for cookie in [*visitors, visitors[0]]:
+        roomy.decide(cookie)
+    assert len(counter.verified) == 3
 
 
 def test_one_request_purges_a_bounded_number_of_names() -> None:

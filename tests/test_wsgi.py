@@ -396,7 +396,7 @@ def test_consent_cache_eviction_race_never_raises_into_the_app() -> None:
     # White-box: the race is real (8 threads, a small cache) but not deterministic; this
     # replays its interleaving.
     guard.codec._cache = _EvictedMeanwhile()
-    guard.codec._cache_size = 1
+    guard.cache_size = 1
     app = guard.wsgi(wsgi_app)
     signed = {cat: guard.encode_consent([cat]) for cat in ("analytics", "marketing")}
     for cat in ("analytics", "marketing", "marketing"):  # evict, then refresh a cached entry

@@ -155,7 +155,7 @@ class ConsentCodec:
         self._optional_set = frozenset(self._optional)
         # Verified values (consent, issued, expires), most recently used last.
         self._cache: OrderedDict[str, tuple[Consent | None, float, float]] = OrderedDict()
-        self._cache_size = cache_size
+        self.cache_size = cache_size
         # What a payload's categories mean for this registry: the same few choices recur.
         self._shapes: dict[tuple[Any, ...], _Shape] = {}
         # A cookie browsers would not keep (or we would not read) would lose every choice
@@ -224,7 +224,7 @@ class ConsentCodec:
         cached = cache.get(value)
         if cached is None:
             cached = self._verify(value)
-            bounded_put(cache, value, cached, self._cache_size)
+            bounded_put(cache, value, cached, self.cache_size)
         else:
             touch(cache, value)  # least recently used goes first
         consent, issued, expires = cached

@@ -90,7 +90,7 @@ _NAMES_PER_TABLE = 4096
 _TABLES = 256
 _SET_COOKIES = 4096
 _SET_COOKIE_LENGTH = 1024
-_DECISIONS = 4096
+DEFAULT_CACHE_SIZE = 4096
 _COOKIE_LENGTH = 8192
 _HOST_LENGTH = 256
 _NAME_LENGTH = 256
@@ -144,6 +144,10 @@ class ConsentGuard:
     :param cookie_domain: the consent cookie's ``Domain`` (default host-only).
     :param cookie_path: the consent cookie's ``Path`` (default ``"/"``).
     :param clock: returns the current Unix time; replace it in tests.
+    :param cache_size: how many distinct ``Cookie`` headers (returning visitors) and
+        consent values one process remembers, decided and verified (default 4,096). A
+        request beyond them is worked out afresh, which costs several times more: raise it
+        for a site with more visitors active at once per process (memory grows with it).
     """
 
     def __init__(
@@ -169,6 +173,7 @@ class ConsentGuard:
         cookie_domain: str | None = None,
         cookie_path: str = "/",
         clock: Callable[[], float] = time.time,
+        cache_size: int = DEFAULT_CACHE_SIZE,
     ) -> None:
         if not isinstance(registry, Registry):
             raise TypeError("registry must be a consentguard.Registry")
@@ -180,6 +185,7 @@ class ConsentGuard:
             raise ValueError(f"endpoint must be a path such as '/_consent', not {endpoint!r}")
         if cookie_samesite not in ("Lax", "Strict", "None"):
             raise ValueError("cookie_samesite must be 'Lax', 'Strict' or 'None'")
+        _check_cache_size(cache_size)
         self.registry = registry
         self.unknown: Unknown = unknown
         self.mode: Mode = mode
@@ -198,8 +204,10 @@ class ConsentGuard:
         self.cookie_path = cookie_path
         self.clock = clock
         self.codec = ConsentCodec(
-            registry, secret_key, max_age=max_age, refusal_max_age=refusal_max_age, clock=clock
+            registry, secret_key, max_age=max_age, refusal_max_age=refusal_max_age, clock=clock,
+            cache_size=cache_size,
         )
+        self.cache_size = cache_size
         if gpc_categories is None:  # default: marketing, where the registry has one to deny
             gpc_categories = [c.name for c in registry.categories
                               if c.name == "marketing" and not c.required]
@@ -237,11 +245,15 @@ class ConsentGuard:
     def __setattr__(self, name: str, value: Any) -> None:
         # The hot path remembers answers worked out under the current options: changing
         # one after construction (tests do) forgets them, so no stale answer can pass.
+        if name == "cache_size":
+            _check_cache_size(value)
         object.__setattr__(self, name, value)
         if name == "mode":
             object.__setattr__(self, "report_only", value == "report-only")
         elif name == "report_only":
             object.__setattr__(self, "mode", "report-only" if value else "enforce")
+        elif name == "cache_size":
+            self.codec.cache_size = value  # (both caches shrink at their next insertion)
         if name in _OPTIONS and "_decisions" in self.__dict__:
             self._forget()
 
@@ -336,7 +348,8 @@ class ConsentGuard:
             cookie, host=host, gpc=gpc, dnt=dnt, path=path, now=now)
         if len(key[0]) <= _COOKIE_LENGTH and len(host) <= _HOST_LENGTH:
             bounded_put(self._decisions, key,
-                         _Remembered(valid_from, valid_until, result, reports), _DECISIONS)
+                         _Remembered(valid_from, valid_until, result, reports),
+                         self.cache_size)
         return result
 
     def _decide_afresh(self, cookie: str | None, *, host: str, gpc: bool, dnt: bool,
@@ -715,6 +728,11 @@ class _Remembered:
         self.valid_until = valid_until
         self.decision = decision
         self.reports = reports
+
+
+def _check_cache_size(size: object) -> None:
+    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+        raise ValueError(f"cache_size must be a positive int, not {size!r}")
 
 
 def _memo_for(tables: dict[frozenset[str], dict[K, int]], allowed: frozenset[str]
