@@ -4,6 +4,8 @@
 #   bash benchmarks/run.sh --quick              # smoke run, not for quoting
 #   bash benchmarks/run.sh --output benchmarks/RESULTS.md
 # To compare the hot path with an earlier commit: .venv/bin/python -m benchmarks.compare REV
+# Where a request's time goes, step by step: .venv/bin/python -m benchmarks.breakdown
+# What a remembered visitor costs in memory: .venv/bin/python -m benchmarks.memory
 # Uses .venv (made with the test extra if missing); installs wrk from apt when it is
 # missing and we are root, otherwise the real-server part is skipped with a message.
 set -euo pipefail

@@ -6,6 +6,8 @@ row is produced, and that the real servers compare the bare app with the guarded
 
 from __future__ import annotations
 
+import asyncio
+import re
 import subprocess
 import sys
 import urllib.request
@@ -13,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import fixtures, memory, server
+from benchmarks import breakdown, fixtures, harness, memory, server
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -91,3 +93,19 @@ def test_the_memory_figure_counts_what_the_guard_keeps() -> None:
     per_visitor, length = memory.held_per_visitor(64)
     # At least each remembered Cookie header itself; far from the benchmark's 8 KiB bound.
     assert length < per_visitor < 8 * 1024
+
+
+def test_the_breakdown_times_every_step_and_accounts_for_the_whole_request() -> None:
+    loop = asyncio.new_event_loop()
+    try:
+        measured = breakdown.variants(loop, pool=64)
+        harness.measure(measured, harness.Settings(repetitions=2, sample_ms=1))
+    finally:
+        loop.close()
+    lines = breakdown.report(measured)
+    steps = [line.split("|")[1].strip() for line in lines if line.startswith("| ")][1:]
+    assert len(steps) == len(measured) == 11
+    warm = next(line for line in lines if line.startswith("Warm request:"))
+    total, *parts = (float(n) for n in re.findall(r"-?\d+\.\d+", warm))
+    assert total == pytest.approx(sum(parts), abs=0.02)  # the parts add up to the whole
+    assert any(line.startswith("Cold request:") for line in lines)
