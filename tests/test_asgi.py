@@ -31,6 +31,8 @@ from apps import (
     stored_names,
     websocket_scope,
 )
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import StreamingResponse
@@ -133,6 +135,43 @@ def test_several_cookie_headers_are_read_and_rewritten_as_one() -> None:
     _, seen = request(guard.asgi(asgi_app), scope)
     assert seen["cookie"] == f"session=1; _ga=3; {consent}"
     assert seen["cookie_headers"] == 1
+
+
+def _any_case(name: bytes) -> st.SearchStrategy[bytes]:
+    return st.tuples(*[st.sampled_from([c, c.upper()]) for c in
+                       (name[i:i + 1] for i in range(len(name)))]).map(b"".join)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.tuples(*map(_any_case, (b"cookie", b"host", b"sec-gpc", b"dnt"))),
+       st.sampled_from(["gpc", "dnt", "neither"]))
+def test_request_header_names_are_read_in_any_case(names: tuple[bytes, ...],
+                                                   signal: str) -> None:
+    guard = make_guard(honor_dnt=True, gpc_overrides_consent=True)
+    consent = f"cg_consent={guard.encode_consent(['analytics', 'marketing'])}"
+    values = {b"cookie": f"session=1; _fbp=2; stats=3; {consent}".encode(),
+              b"host": b"www.shop.example.com", b"sec-gpc": b"1" if signal == "gpc" else b"0",
+              b"dnt": b"1" if signal == "dnt" else b"0"}
+    app = guard.asgi(asgi_app)
+    answers = []
+    for spelled in (names, (b"cookie", b"host", b"sec-gpc", b"dnt")):
+        scope = http_scope(host="ignored.example.org")
+        scope["headers"] = [(name, values[lower]) for name, lower in
+                            zip(spelled, values, strict=True)]
+        answers.append(request(app, scope))
+    (start, seen), (want_start, want_seen) = answers
+    assert start["headers"] == want_start["headers"]  # Set-Cookie kept, removed, purged
+    assert seen["consent"] == want_seen["consent"]  # the consent cookie was read
+    if signal != "neither":  # a cookie was hidden: the app gets one rewritten header
+        assert seen == want_seen
+    # The signal and the Host were read: GPC/DNT denies marketing (_fbp), the purge
+    # reaches the parent domains of the request's Host, not of the server's name.
+    set_cookies = set_cookie_values(start["headers"])
+    assert ("_fbp" in stored_names(set_cookies)) == (signal == "neither")
+    purged = [v for v in set_cookies if v.startswith("_fbp=;")]
+    assert bool(purged) == (signal != "neither")
+    assert all("ignored" not in v for v in purged)
+    assert any("Domain=shop.example.com" in v for v in purged) == (signal != "neither")
 
 
 def test_accepted_cookies_reach_the_app_verbatim_in_order_with_duplicates() -> None:

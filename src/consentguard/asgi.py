@@ -7,6 +7,7 @@ not touched. Per-request state lives in the ``send`` wrapper, never on ``self``.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import TYPE_CHECKING, Any
 
@@ -23,9 +24,22 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-# The request headers the guard reads.
+# The request headers the guard reads, under every ASCII spelling of their names (header
+# names are case-insensitive, and ``bytes.lower`` folds ASCII only): 152 keys, so each
+# header costs one lookup, where asking every other name ``islower()`` doubled the loop.
 _COOKIE, _HOST, _GPC, _DNT = 1, 2, 3, 4
-_WANTED = {b"cookie": _COOKIE, b"host": _HOST, b"sec-gpc": _GPC, b"dnt": _DNT}
+
+
+def _spellings(name: bytes) -> list[bytes]:
+    letters = [bytes({c, c ^ 0x20}) if c in b"abcdefghijklmnopqrstuvwxyz" else bytes([c])
+               for c in name]
+    return [bytes(chars) for chars in itertools.product(*letters)]
+
+
+_WANTED = {spelling: kind
+           for name, kind in ((b"cookie", _COOKIE), (b"host", _HOST), (b"sec-gpc", _GPC),
+                              (b"dnt", _DNT))
+           for spelling in _spellings(name)}
 
 # Messages that carry the response headers.
 _HEADER_MESSAGES = frozenset(
@@ -59,11 +73,7 @@ class ConsentMiddleware:
         for name, value in scope["headers"]:
             kind = wanted.get(name)
             if kind is None:
-                if name.islower():  # servers send lower case; anything else is looked at again
-                    continue
-                kind = wanted.get(name.lower())
-                if kind is None:
-                    continue
+                continue
             if kind == _COOKIE:
                 cookies.append(value.decode("latin-1"))
             elif kind == _HOST:
