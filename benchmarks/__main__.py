@@ -12,6 +12,7 @@ import asyncio
 import itertools
 import os
 import platform
+import subprocess
 import sys
 import time
 from collections.abc import Sequence
@@ -201,7 +202,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             served[kind.name] = server.run(kind, duration=1 if args.quick
                                            else args.server_seconds,
                                            rounds=2 if args.quick else 8)
-        except FileNotFoundError as exc:
+        except (FileNotFoundError, RuntimeError, subprocess.SubprocessError) as exc:
+            # (the in-process tables took minutes: they are still reported)
             server_notes += [f"_Real-server benchmark ({kind.name}) skipped: {exc}._", ""]
             print(f"skipping the {kind.name} benchmark: {exc}", file=sys.stderr)
     lines = [

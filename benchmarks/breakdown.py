@@ -18,8 +18,10 @@ import asyncio
 import itertools
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
+
+from consentguard import ConsentGuard
 
 from . import apps, fixtures, harness, suite
 from .harness import Settings, Variant, asgi_runner
@@ -27,9 +29,9 @@ from .harness import Settings, Variant, asgi_runner
 POOL = 8192  # distinct consent values / cookie variants: more than any cache holds
 
 
-def _step(label: str, call: Callable[[Any], object], inputs: Sequence[Any]) -> Variant:
-    """A variant calling ``call`` on ``inputs`` in turn, ``n`` times per sample."""
-    cycle = itertools.cycle(inputs)
+def _step(label: str, call: Callable[[Any], object], inputs: Iterable[Any]) -> Variant:
+    """A variant calling ``call`` on ``inputs`` in turn (cycled), ``n`` times per sample."""
+    cycle = itertools.cycle(inputs) if isinstance(inputs, Sequence) else iter(inputs)
 
     def run(n: int) -> int:
         chunk = list(itertools.islice(cycle, n))  # (made before the clock starts)
@@ -41,19 +43,33 @@ def _step(label: str, call: Callable[[Any], object], inputs: Sequence[Any]) -> V
     return Variant(label, run)
 
 
+def cold_guard(pool: int) -> ConsentGuard:
+    """A fresh guard remembering fewer values than ``pool``: cycling through ``pool``
+    values, every request finds its value forgotten (least recently used goes first)."""
+    guard = fixtures.make_guard()
+    guard.cache_size = min(guard.cache_size, max(pool // 2, 1))
+    return guard
+
+
+def _never_seen_responses() -> Iterable[list[tuple[bytes, bytes]]]:
+    """Response header lists that never repeat (a cycle would be remembered when it
+    came round again, which a busy site's per-visitor values never are)."""
+    for i in itertools.count():
+        yield fixtures.response_headers(variant=i % 1_000_000)
+
+
 def variants(loop: asyncio.AbstractEventLoop, pool: int = POOL) -> list[Variant]:
     ctx = suite.Context.build(loop, cold_pool=pool)
     host = fixtures.HOST
     raw = apps.raw_asgi()
     # A guard per step: one step's values must not be left in another's caches.
-    warm_guard, verify_guard, decode_guard, cold_guard, busy_guard = (
-        fixtures.make_guard() for _ in range(5))
+    warm_guard, busy_guard = fixtures.make_guard(), fixtures.make_guard()
+    verify_guard, decode_guard, decide_guard = (cold_guard(pool) for _ in range(3))
     headers = fixtures.response_headers()
     warm = warm_guard.decide(ctx.warm_cookie, host=host, path="/")
     warm.filter_raw_headers(headers)
     warm.filter_raw_headers(headers)  # (a header list is remembered when it comes again)
     busy = busy_guard.decide(ctx.warm_cookie, host=host, path="/")
-    varied_headers = [fixtures.response_headers(variant=i) for i in range(pool)]
     return [
         Variant("request: bare", asgi_runner(raw, ctx.scopes(), loop)),
         Variant("request: + no-op send wrapper",
@@ -61,8 +77,7 @@ def variants(loop: asyncio.AbstractEventLoop, pool: int = POOL) -> list[Variant]
         Variant("request: + consentguard, warm",
                 asgi_runner(apps.with_guard(raw, fixtures.make_guard()), ctx.scopes(), loop)),
         Variant("request: + consentguard, cold",
-                asgi_runner(apps.with_guard(raw, fixtures.make_guard()), ctx.cold_scopes(),
-                            loop)),
+                asgi_runner(apps.with_guard(raw, cold_guard(pool)), ctx.cold_scopes(), loop)),
         _step("warm: decide (remembered)",
               lambda c: warm_guard.decide(c, host=host, path="/"), [ctx.warm_cookie]),
         _step("warm: filter the response (remembered)", warm.filter_raw_headers, [headers]),
@@ -71,10 +86,11 @@ def variants(loop: asyncio.AbstractEventLoop, pool: int = POOL) -> list[Variant]
         _step("cold: decode the consent (verify, Consent, cache)",
               decode_guard.codec.decode_window, ctx.cold_values),
         _step("cold: decide (the above, then the Cookie header)",
-              lambda c: cold_guard.decide(c, host=host, path="/"), ctx.cold_cookies),
+              lambda c: decide_guard.decide(c, host=host, path="/"), ctx.cold_cookies),
         _step("busy: decide (consent known, other cookies new)",
               lambda c: busy_guard.decide(c, host=host, path="/"), ctx.varied_cookies),
-        _step("busy: filter a response never seen", busy.filter_raw_headers, varied_headers),
+        _step("busy: filter a response never seen", busy.filter_raw_headers,
+              _never_seen_responses()),
     ]
 
 

@@ -17,6 +17,7 @@ import statistics
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -83,6 +84,8 @@ def _wait_ready(port: int, process: subprocess.Popen[bytes], name: str,
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1):
                 return
+        except urllib.error.HTTPError as exc:  # it answers, wrongly: no use waiting
+            raise RuntimeError(f"{name} on port {port} answered {exc.code}") from exc
         except OSError:
             time.sleep(0.1)
     raise RuntimeError(f"{name} on port {port} did not answer within {timeout:.0f} s")
@@ -130,15 +133,13 @@ def run(kind: Server = UVICORN, *, duration: int = 3, rounds: int = 4,
         command = [wrk, "-t1", f"-c{connections}", "--latency", "-H", f"Cookie: {cookie}",
                    "-H", f"Host: {fixtures.HOST}"]
         for _, port, _ in servers:  # warm-up: imports, caches, connection set-up
-            subprocess.run([*command, "-d1s", f"http://127.0.0.1:{port}/"],
-                           check=True, capture_output=True, timeout=30)
+            _wrk([*command, "-d1s", f"http://127.0.0.1:{port}/"], 1)
         for rnd in range(rounds):
             order = servers if rnd % 2 == 0 else servers[::-1]
             for result, port, _ in order:
-                done = subprocess.run([*command, f"-d{duration}s", f"http://127.0.0.1:{port}/"],
-                                      check=True, capture_output=True, text=True,
-                                      timeout=duration + 30)
-                rps, p99, errors = _parse(done.stdout)
+                output = _wrk([*command, f"-d{duration}s", f"http://127.0.0.1:{port}/"],
+                              duration)
+                rps, p99, errors = _parse(output)
                 result.rps.append(rps)
                 result.p99_ms.append(p99)
                 result.errors += errors
@@ -151,6 +152,14 @@ def run(kind: Server = UVICORN, *, duration: int = 3, rounds: int = 4,
             except subprocess.TimeoutExpired:
                 process.kill()
     return [result for result, _, _ in servers]
+
+
+def _wrk(command: list[str], duration: int) -> str:
+    """wrk's report; :class:`RuntimeError` with what wrk said when it fails."""
+    done = subprocess.run(command, capture_output=True, text=True, timeout=duration + 30)
+    if done.returncode != 0:
+        raise RuntimeError(f"wrk failed ({done.returncode}): {done.stderr.strip()}")
+    return done.stdout
 
 
 def summary(results: list[ServerResult]) -> tuple[float, float]:

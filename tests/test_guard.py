@@ -16,6 +16,7 @@ from consentguard import (
     UndeclaredCookieError,
     Violation,
 )
+from consentguard.consent import ConsentCodec
 from consentguard.cookies import is_deletion, set_cookie_name
 
 Headers = list[tuple[str, str]]
@@ -544,6 +545,12 @@ def test_a_bad_cache_size_set_later_is_refused_and_changes_nothing(
     with pytest.raises(ValueError, match="cache_size must be a positive int"):
         guard.cache_size = -1
     assert guard.cache_size == guard.codec.cache_size == 4096
+
+
+def test_a_codec_put_in_later_takes_the_guards_cache_size(guard: ConsentGuard) -> None:
+    guard.cache_size = 7
+    guard.codec = ConsentCodec(guard.registry, SECRET, max_age=60, refusal_max_age=60)
+    assert guard.codec.cache_size == 7
 
 
 def test_registry_must_be_a_registry() -> None:

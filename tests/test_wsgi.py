@@ -386,7 +386,10 @@ class _EvictedMeanwhile(OrderedDict[str, Any]):
         self.clear()  # the other thread's eviction
         return super().popitem(last)
 
+    refreshed_meanwhile = 0
+
     def move_to_end(self, key: str, last: bool = True) -> None:
+        self.refreshed_meanwhile += 1
         self.pop(key, None)  # evicted by the other thread meanwhile
         super().move_to_end(key, last)
 
@@ -399,9 +402,13 @@ def test_consent_cache_eviction_race_never_raises_into_the_app() -> None:
     guard.cache_size = 1
     app = guard.wsgi(wsgi_app)
     signed = {cat: guard.encode_consent([cat]) for cat in ("analytics", "marketing")}
-    for cat in ("analytics", "marketing", "marketing"):  # evict, then refresh a cached entry
-        values, _ = echo(app, environ(cookie=f"cg_consent={signed[cat]}"))
+    # Evict, then refresh a cached value: the third Cookie header is new (no remembered
+    # decision), so the codec finds the value cached and marks it used, as another
+    # thread evicts it.
+    for cat, more in (("analytics", ""), ("marketing", ""), ("marketing", "; lang=en")):
+        values, _ = echo(app, environ(cookie=f"cg_consent={signed[cat]}{more}"))
         assert stored_names(values) == expected(cat)
+    assert guard.codec._cache.refreshed_meanwhile == 1
 
 
 def test_mounted_under_a_script_name_the_endpoint_answers_under_the_mount() -> None:

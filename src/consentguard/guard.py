@@ -254,6 +254,8 @@ class ConsentGuard:
             object.__setattr__(self, "mode", "report-only" if value else "enforce")
         elif name == "cache_size":
             self.codec.cache_size = value  # (both caches shrink at their next insertion)
+        elif name == "codec" and "cache_size" in self.__dict__:
+            value.cache_size = self.cache_size  # one bound for both caches
         if name in _OPTIONS and "_decisions" in self.__dict__:
             self._forget()
 
