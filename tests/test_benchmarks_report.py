@@ -16,8 +16,9 @@ from typing import Any
 
 import pytest
 
-from benchmarks import breakdown, fixtures, harness, memory, server
+from benchmarks import breakdown, fixtures, harness, memory, server, suite
 from consentguard.consent import ConsentCodec
+from consentguard.guard import Decision
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -139,3 +140,29 @@ def test_the_breakdown_times_every_step_and_its_cold_steps_stay_cold(
     assert any(line.startswith("Cold request:") for line in lines)
 
 
+
+
+@pytest.mark.parametrize("group", [suite.asgi_raw, suite.wsgi_raw], ids=["asgi", "wsgi"])
+def test_the_busy_site_rows_never_meet_a_response_again(
+        group: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    worked_out = [0]
+    filter_headers = Decision._filter_headers
+
+    def counting(self: Decision, *args: Any) -> Any:
+        worked_out[0] += 1
+        return filter_headers(self, *args)
+
+    monkeypatch.setattr(Decision, "_filter_headers", counting)
+    loop = asyncio.new_event_loop()
+    try:
+        variants = group(suite.Context.build(loop)).variants
+        bare = next(v for v in variants if v.label == "bare, other cookies new each request")
+        busy = next(v for v in variants if v.label == suite.VARIED)
+        for _ in range(3):  # the bare rows run thousands of requests a sample meanwhile
+            busy.run(100)
+            bare.run(suite.COLD_POOL - 100)
+        worked_out[0] = 0
+        busy.run(100)
+    finally:
+        loop.close()
+    assert worked_out[0] == 100  # each response worked out afresh: none remembered
