@@ -14,9 +14,11 @@ import logging
 import tracemalloc
 from collections.abc import Sequence
 
-from consentguard.guard import _COOKIE_LENGTH as LONGEST  # the longest header remembered
+from consentguard.guard import _COOKIE_LENGTH
 
 from . import fixtures, suite
+
+LONGEST = _COOKIE_LENGTH  # the longest Cookie header a guard remembers
 
 
 def _largest(cookie: str) -> str:
