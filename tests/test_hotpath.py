@@ -221,7 +221,7 @@ class _CountingCodec:
 def test_cache_size_bounds_the_visitors_remembered(monkeypatch: pytest.MonkeyPatch,
                                                    later: bool) -> None:
     guard = ConsentGuard(REGISTRY, secret_key=SECRET, clock=FrozenClock(),
-                         **({} if later else {"cache_size": 2}))
+                         cache_size=4096 if later else 2)
     if later:
         guard.cache_size = 2
     visitors = [f"cg_consent={guard.encode_consent([c])}; lang=en"

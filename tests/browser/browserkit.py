@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from selenium.common.exceptions import (
     NoSuchElementException,
@@ -55,16 +55,21 @@ def storage_keys(driver: WebDriver, kind: str) -> set[str]:
     return set(keys)
 
 
-def wait_for(driver: WebDriver, condition: Callable[[WebDriver], Any],
-             message: str = "", timeout: float = TIMEOUT) -> Any:
+T = TypeVar("T")
+
+
+def wait_for(driver: WebDriver, condition: Callable[[WebDriver], T | None],
+             message: str = "", timeout: float = TIMEOUT) -> T:
     """Wait until ``condition(driver)`` is truthy; return its value.
 
     An element missing or gone stale (the page is being replaced) counts as "not yet".
     """
-    return WebDriverWait(
+    found = WebDriverWait(
         driver, timeout, poll_frequency=0.05,
         ignored_exceptions=(NoSuchElementException, StaleElementReferenceException),
     ).until(condition, message)
+    assert found is not None  # (until returns only a truthy value)
+    return found
 
 
 def load(driver: WebDriver, url: str) -> Any:
