@@ -39,10 +39,14 @@ from apps import (
     stored_names,
     wsgi_app,
 )
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from werkzeug.test import Client
 
 from consentguard import Category, Consent, ConsentGuard, Cookie, Registry
+from consentguard import asgi as asgi_module
 from consentguard.cookies import set_cookie_name
+from consentguard.endpoint import is_endpoint_path, may_be_endpoint_path
 from consentguard.log import ConsentRecord
 
 SAME_ORIGIN = {"Origin": ORIGIN, "Sec-Fetch-Site": "same-origin"}
@@ -747,3 +751,18 @@ def test_wsgi_body_without_content_length_is_not_a_silent_reject() -> None:
                 if c.startswith("cg_consent=")]
     consent = guard.decode_consent(value)
     assert consent is not None and consent.accepted == {"analytics"}
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["", "_consent", "shop", "_consent.js", ".well-known",
+                                 "gpc.json", "x"]), max_size=5),
+       st.integers(min_value=0, max_value=5), st.sampled_from(["/_consent", "/c", None]),
+       st.booleans())
+def test_the_adapters_quick_path_test_never_skips_an_endpoint_path(
+        segments: list[str], mount: int, endpoint: str | None, gpc_json: bool) -> None:
+    guard = make_guard(endpoint=endpoint, gpc_json=gpc_json)
+    path = "/" + "/".join(segments)
+    root = "/" + "/".join(segments[:mount]) if mount and mount <= len(segments) else ""
+    app_path = asgi_module._endpoint_path({"root_path": root}, path)
+    if is_endpoint_path(guard, app_path) or is_endpoint_path(guard, path):
+        assert may_be_endpoint_path(guard, path)

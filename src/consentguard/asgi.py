@@ -11,7 +11,7 @@ import itertools
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import TYPE_CHECKING, Any
 
-from .endpoint import is_endpoint_path, serve_asgi
+from .endpoint import is_endpoint_path, may_be_endpoint_path, serve_asgi
 
 if TYPE_CHECKING:
     from .guard import ConsentGuard
@@ -98,7 +98,7 @@ class ConsentMiddleware:
         state["consent"] = decision.consent
         state["consent_decision"] = decision
 
-        if scope["type"] == "http":
+        if scope["type"] == "http" and may_be_endpoint_path(guard, path):
             app_path = _endpoint_path(scope, path)
             if is_endpoint_path(guard, app_path):
                 await serve_asgi(guard, decision, scope, receive, send, app_path, cookie)

@@ -335,6 +335,13 @@ def _static(sub: str, request: EndpointRequest) -> EndpointResponse:
     return EndpointResponse(200, headers, b"" if request.method == "HEAD" else data)
 
 
+def may_be_endpoint_path(guard: ConsentGuard, path: str) -> bool:
+    """False when no part of ``path`` (a mount's ``root_path`` included) can be one the
+    endpoint serves: one C-level substring test for a site's every other request."""
+    endpoint = guard.endpoint
+    return bool(guard.gpc_json) or (endpoint is not None and endpoint in path)
+
+
 def is_endpoint_path(guard: ConsentGuard, path: str) -> bool:
     """Whether the adapters should hand ``path`` to :func:`handle`."""
     endpoint = guard.endpoint
