@@ -17,6 +17,7 @@ import sys
 import time
 from collections.abc import Sequence
 from importlib import metadata
+from pathlib import Path
 
 from . import harness, server, suite
 from .harness import Settings, median, quartiles
@@ -159,7 +160,23 @@ def machine() -> list[str]:
         f"- machine: {os.cpu_count()} CPUs ({cpu}), {platform.system()} {platform.release()}",
         f"- Python {platform.python_version()} ({platform.python_implementation()})",
         f"- {', '.join(versions)}",
+        f"- code: {revision()}",
     ]
+
+
+def revision() -> str:
+    """The commit measured, ``+ changes`` when the tree differs from it (not a git clone:
+    said so)."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        commit = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
+                                capture_output=True, text=True, check=True).stdout.strip()
+        changed = subprocess.run(["git", "-C", str(root), "status", "--porcelain",
+                                  "--untracked-files=no"],
+                                 capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "not a git checkout"
+    return f"commit {commit}{' + uncommitted changes' if changed else ''}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -55,6 +55,11 @@ def test_the_report_shows_each_framework_floor_next_to_its_target() -> None:
     for label in ("bare", "+ no-op start_response wrapper", "+ consentguard, warm",
                   "+ consentguard, cold", "+ Flask session"):
         assert label in rows, label
+    # The commit measured is named (this checkout's), with or without local changes.
+    head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+                          capture_output=True, text=True).stdout.strip()
+    if head:
+        assert f"- code: commit {head}" in done.stdout
     # Both real servers have a target row, marked as not run.
     for name in ("uvicorn + wrk (ASGI)", "gunicorn + wrk (WSGI)"):
         row = rows[f"{name}: req/s with consentguard ≥ 0.95× bare"]
