@@ -6,9 +6,12 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from consentguard import Category, Cookie, Registry
+from consentguard import Category, Cookie, Registry, RegistryError
 from consentguard.check import check_file, format_text, lint, summary
+from consentguard.registry import collect_problems
 
 HEAD = """
 version = "2026-04-20"
@@ -183,3 +186,70 @@ def test_collecting_problems_is_bounded(tmp_path: Path) -> None:
     result = check_file(path)
     assert result.truncated and len(result.problems) == 100
     assert "stopped after 100 problems" in format_text(result)
+
+
+def test_each_entry_is_numbered_by_its_place_in_the_file(tmp_path: Path) -> None:
+    # (Set-aside entries before it do not shift the number, nor do they in references.)
+    path = write(tmp_path, """
+[categories.Bad]
+[categories.essential]
+required = true
+[categories."x y"]
+[categories.analytics]
+""" + entry("bad name", "essential") + entry("ab*", "analytics") + entry("*ab", "essential"))
+    messages = [str(p) for p in check_file(path).problems]
+    assert [m.split(": ")[1] for m in messages] == ["entry #0", "entry #2", "entry #0",
+                                                    "entry #2"]
+    assert "'x y': a category name must be" in messages[1]
+    assert "entry #2: '*ab': the pattern overlaps 'ab*' (entry #1, category " in messages[3]
+
+
+def test_a_category_with_bad_fields_and_a_bad_name_shows_both(tmp_path: Path) -> None:
+    path = write(tmp_path, HEAD + '[categories.Ads]\nrequired = "yes"\n'
+                 + entry("_fbp", "Ads"))
+    problems = [p.problem for p in check_file(path).problems]
+    assert problems[0] == "field 'required' must be a boolean, not str."
+    assert problems[1].startswith("a category name must be lower-case")
+    assert problems[2] == "unknown category 'Ads'."
+    assert len(problems) == 3
+
+
+_SCALARS = st.one_of(st.booleans(), st.integers(), st.text(max_size=3))
+_CATEGORY = st.one_of(
+    st.fixed_dictionaries({}, optional={"required": st.one_of(st.booleans(), _SCALARS),
+                                        "description": _SCALARS, "colour": _SCALARS}),
+    _SCALARS)
+_COOKIE = st.one_of(
+    st.fixed_dictionaries({}, optional={
+        "name": st.one_of(st.sampled_from(["_ga", "_ga*", "*_ga", "ab*", "*ab", "s", "bad name",
+                                           "*", "__Host-x"]), _SCALARS),
+        "category": st.sampled_from(["essential", "analytics", "Bad", "x y", "stats"]),
+        "path": st.sampled_from(["/", "x", "/a"]),
+        "domain": st.sampled_from([".example.com", "bad domain"]),
+        "storage": st.sampled_from(["cookie", "localStorage", "disk"]),
+        "purpose": _SCALARS, "extra": _SCALARS}),
+    _SCALARS)
+_REGISTRY: st.SearchStrategy[dict[str, object]] = st.fixed_dictionaries(
+    {"categories": st.one_of(
+        st.dictionaries(st.sampled_from(["essential", "analytics", "Bad", "x y", ""]), _CATEGORY,
+                        max_size=4), _SCALARS),
+     "cookies": st.one_of(st.lists(_COOKIE, max_size=8), _SCALARS)},
+    optional={"version": st.one_of(st.text(max_size=3), st.integers()), "cookie": st.just([])})
+
+
+@settings(max_examples=400, deadline=None)
+@given(_REGISTRY)
+def test_building_raises_the_first_problem_the_check_lists(data: dict[str, object]) -> None:
+    registry, problems, truncated = collect_problems(data, source="r.toml")
+    assert not truncated
+    try:
+        built = Registry.from_dict(data, source="r.toml")
+    except RegistryError as first:
+        assert problems and str(first) == str(problems[0])
+        # What is left builds, and has nothing left to report.
+        if registry is not None:
+            assert collect_problems(registry.to_dict())[1] == []
+    else:
+        assert problems == [] and built == registry
+    # Each problem is about a different entry, or the same one once per fact.
+    assert len({str(p) for p in problems}) == len(problems)

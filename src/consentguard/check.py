@@ -1,24 +1,23 @@
 """``consentguard check``: validate a registry file, list every problem, warn on risky entries.
 
 :func:`check_file` loads a ``.toml`` or ``.json`` registry. When it is invalid, the entries
-at fault are set aside one by one so that *every* problem is reported (each a
+at fault are set aside so that *every* problem is reported (each a
 :class:`~consentguard.RegistryError` naming the file, the entry and the fix), not only
-the first. :func:`lint` gives the warnings for a valid registry: overlapping patterns,
-very broad patterns, categories with no cookies, entries with no duration, and
-non-essential durations longer than 13 months.
+the first (:func:`consentguard.registry.collect_problems`). :func:`lint` gives the
+warnings for a valid registry: overlapping patterns, very broad patterns, categories with
+no cookies, entries with no duration, and non-essential durations longer than 13 months.
 """
 
 from __future__ import annotations
 
 import math
-import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .exceptions import RegistryError
-from .registry import Registry, patterns_overlap
+from .registry import Registry, collect_problems, patterns_overlap
 
 __all__ = ["MAX_PROBLEMS", "CheckResult", "LintWarning", "check_file", "lint", "summary"]
 
@@ -102,115 +101,9 @@ def check_file(path: str | Path) -> CheckResult:
         data = Registry.read(path)
     except RegistryError as unreadable:  # not read, or not TOML/JSON: the only problem
         return CheckResult(source, None, (unreadable,))
-    try:
-        registry = Registry.from_dict(data, source=source)
-    except RegistryError as first:
-        partial, problems, truncated = _collect(data, source)
-        if not problems:  # pragma: no cover - load and the collection agree
-            problems = [first]
-        warnings = tuple(lint(partial)) if partial is not None else ()
-        return CheckResult(source, partial, tuple(problems), warnings, truncated)
-    return CheckResult(source, registry, (), tuple(lint(registry)))
-
-
-def _collect(data: Any, source: str) -> tuple[Registry | None, list[RegistryError], bool]:
-    """Build what can be built of ``data``, setting each failing entry aside."""
-    problems: list[RegistryError] = []
-    if not isinstance(data, Mapping):
-        return None, _first_error(data, source), False
-    top = {k: v for k, v in data.items() if k in ("version", "categories", "cookies")}
-    extra = {k: v for k, v in data.items() if k not in top}
-    if extra:
-        problems += _first_error({**top, **extra}, source)
-    categories = top.get("categories", {})
-    cookies = top.get("cookies", [])
-    if not isinstance(categories, Mapping) or not isinstance(cookies, list):
-        return None, problems + _first_error(top, source), False
-    version: dict[str, Any] = {}
-    if "version" in top:
-        try:  # with no categories this fails anyway; only a bad version matters here
-            Registry.from_dict({"version": top["version"]}, source=source)
-        except RegistryError as exc:
-            if exc.problem.startswith("'version'"):
-                problems.append(exc)
-            else:
-                version = {"version": top["version"]}
-
-    # Categories first, with no cookies. A category with bad fields is kept as a bare
-    # one, so its cookies do not all fail with "unknown category" as well; one that is
-    # still wrong (its name) is dropped.
-    kept: dict[Any, Any] = dict(categories)
-    reported: set[Any] = set()
-    while True:
-        try:
-            Registry.from_dict({**version, "categories": kept}, source=source)
-            break
-        except RegistryError as exc:
-            if exc.index is None:  # "no category is required"
-                problems.append(exc)
-                bare = _with_a_required(kept)
-                if bare is None:
-                    return None, problems, False
-                kept = bare
-                continue
-            name = list(kept)[exc.index]
-            if name not in reported:
-                problems.append(exc)
-                reported.add(name)
-            if kept[name] == {}:
-                del kept[name]
-            else:
-                kept[name] = {}
-    # Then the cookies, against the usable categories, setting each failing entry aside.
-    remaining = list(enumerate(cookies))
-    cookie_problems: list[RegistryError] = []
-    truncated = False
-    while True:
-        try:
-            registry: Registry | None = Registry.from_dict(
-                {**version, "categories": kept, "cookies": [c for _, c in remaining]},
-                source=source)
-            break
-        except RegistryError as exc:
-            if exc.index is None or len(problems) + len(cookie_problems) >= MAX_PROBLEMS:
-                truncated = exc.index is not None
-                if not truncated:  # pragma: no cover - no such error once categories pass
-                    cookie_problems.append(exc)
-                registry = None
-                break
-            cookie_problems.append(_renumbered(exc, [i for i, _ in remaining]))
-            del remaining[exc.index]
-    cookie_problems.sort(key=lambda p: -1 if p.index is None else p.index)
-    problems += cookie_problems
-    return registry, problems, truncated
-
-
-def _first_error(data: Any, source: str) -> list[RegistryError]:
-    try:
-        Registry.from_dict(data, source=source)
-    except RegistryError as exc:
-        return [exc]
-    return []  # pragma: no cover - only called on data that fails
-
-
-def _with_a_required(categories: Mapping[Any, Any]) -> dict[Any, Any] | None:
-    """A copy where the first category is required (to go on checking the cookies)."""
-    if not categories:
-        return None
-    first = next(iter(categories))
-    fields = categories[first]
-    return {**categories, first: {**fields, "required": True}}
-
-
-def _renumbered(exc: RegistryError, original: list[int]) -> RegistryError:
-    """``exc`` with entry numbers of the reduced list mapped back to the file's."""
-    def back(match: re.Match[str]) -> str:
-        index = int(match.group(1))
-        return f"entry #{original[index] if index < len(original) else index}"
-
-    index = original[exc.index] if exc.index is not None else None
-    problem = re.sub(r"entry #(\d+)", back, exc.problem)
-    return RegistryError(problem, source=exc.source, index=index, entry=exc.entry, fix=exc.fix)
+    registry, problems, truncated = collect_problems(data, source=source, limit=MAX_PROBLEMS)
+    warnings = tuple(lint(registry)) if registry is not None else ()
+    return CheckResult(source, registry, tuple(problems), warnings, truncated)
 
 
 # -- warnings ---------------------------------------------------------------------------------

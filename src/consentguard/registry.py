@@ -12,8 +12,8 @@ import json
 import math
 import re
 import sys
-from collections.abc import Iterable, Mapping
-from dataclasses import KW_ONLY, MISSING, dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import KW_ONLY, MISSING, dataclass, replace
 from pathlib import Path
 from typing import Any, Literal, cast
 
@@ -317,54 +317,15 @@ class Registry:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, source: str | None = None) -> Registry:
-        """Build a registry from the parsed file structure (the schema in the README)."""
-        if not isinstance(data, Mapping):
-            raise RegistryError(
-                "the top level must be a table/object.", source=source,
-                fix="start the file with [categories.<name>] tables and [[cookies]] entries.",
-            )
-        unknown_keys = set(data) - {"version", "categories", "cookies"}
-        if unknown_keys:
-            raise RegistryError(
-                f"unknown top-level key(s) {sorted(unknown_keys)}.",
-                source=source,
-                fix="only 'version', 'categories' and 'cookies' are allowed at the top level.",
-            )
-        version = data.get("version")
-        if version is not None and not isinstance(version, str):
-            if hasattr(version, "isoformat"):  # TOML reads a bare date as a date
-                version = version.isoformat()
-            else:
-                raise RegistryError("'version' must be a string.", source=source,
-                                    fix='write version = "2026-04-20".')
-        raw_categories = data.get("categories", {})
-        if not isinstance(raw_categories, Mapping):
-            raise RegistryError(
-                "'categories' must be a table of tables.",
-                source=source,
-                fix="declare each category as [categories.<name>].",
-            )
-        categories = []
-        for index, (name, fields) in enumerate(raw_categories.items()):
-            fields = _check_fields(fields, _CATEGORY_FIELDS, source, index, str(name), "category")
-            categories.append(Category(str(name), **fields))
-        raw_cookies = data.get("cookies", [])
-        if not isinstance(raw_cookies, list):
-            raise RegistryError(
-                "'cookies' must be a list.", source=source,
-                fix="declare each cookie as a [[cookies]] entry.",
-            )
-        cookies = []
-        for index, fields in enumerate(raw_cookies):
-            name = fields.get("name") if isinstance(fields, Mapping) else None
-            if not isinstance(name, str):
-                raise RegistryError(
-                    "the entry has no 'name' string.", source=source, index=index,
-                    fix='give every [[cookies]] entry a name = "...".',
-                )
-            fields = _check_fields(fields, _COOKIE_FIELDS, source, index, name, "cookie")
-            cookies.append(Cookie(**fields))
-        return cls(categories, cookies, version=version, source=source)
+        """Build a registry from the parsed file structure (the schema in the README).
+
+        :raises RegistryError: for the first problem :func:`collect_problems` lists.
+        """
+        registry, problems, _ = collect_problems(data, source=source, limit=sys.maxsize)
+        if problems:
+            raise problems[0]
+        assert registry is not None  # (only a problem leaves none)
+        return registry
 
     def to_dict(self) -> dict[str, Any]:
         """The registry in the file schema (what :meth:`from_dict` reads back)."""
@@ -379,130 +340,10 @@ class Registry:
 
     # -- validation -------------------------------------------------------------------------
 
-    def _error(self, problem: str, *, index: int | None = None, entry: str | None = None,
-               fix: str | None = None) -> RegistryError:
-        return RegistryError(problem, source=self.source, index=index, entry=entry, fix=fix)
-
     def _validate(self) -> None:
-        names: dict[str, int] = {}
-        for index, category in enumerate(self.categories):
-            if not isinstance(category, Category):
-                raise self._error(
-                    f"categories must be Category objects, not {type(category).__name__}.",
-                    index=index, fix="use Category(name, ...).")
-            if not _CATEGORY_NAME.fullmatch(category.name):
-                raise self._error(
-                    "a category name must be lower-case letters, digits, '-' or '_'.",
-                    index=index, entry=category.name,
-                    fix="rename it, for example 'analytics'; put the display name in 'title'.",
-                )
-            if category.name in names:
-                raise self._error("the category is declared twice.", index=index,
-                                  entry=category.name, fix="remove one of the declarations.")
-            names[category.name] = index
-        if not any(c.required for c in self.categories):
-            raise self._error(
-                "no category is required.",
-                fix="mark the category of the cookies the site cannot work without with "
-                "required = true (usually 'essential').",
-            )
-        seen: dict[tuple[str, str], int] = {}
-        for index, cookie in enumerate(self.cookies):
-            if not isinstance(cookie, Cookie):
-                raise self._error(f"cookies must be Cookie objects, not {type(cookie).__name__}.",
-                                  index=index, fix="use Cookie(name, category=...).")
-            self._validate_cookie(index, cookie, names)
-            kind = "cookie" if cookie.storage == "cookie" else "storage"
-            key = (kind, cookie.name)
-            if key in seen:
-                other = self.cookies[seen[key]]
-                where = (f"in category {other.category!r}" if other.category != cookie.category
-                         else "in the same category")
-                raise self._error(
-                    f"the name is already declared by entry #{seen[key]} {where}.",
-                    index=index, entry=cookie.name,
-                    fix="declare each name once, in the one category it belongs to.",
-                )
-            seen[key] = index
-        self._check_pattern_clashes()
-
-    def _validate_cookie(self, index: int, cookie: Cookie, categories: Mapping[str, int]) -> None:
-        name = cookie.name
-        if cookie.storage not in STORAGES:
-            raise self._error(
-                f"storage must be one of {', '.join(STORAGES)}, not {cookie.storage!r}.",
-                index=index, entry=name, fix="write storage = \"cookie\" (or leave it out).",
-            )
-        if cookie.storage == "cookie":
-            if not isinstance(name, str) or not is_token(name):
-                raise self._error(
-                    "this is not a valid cookie name (RFC 6265 token: letters, digits and "
-                    "!#$%&'*+-.^_`|~; no spaces, '=', ';', ',' or quotes).",
-                    index=index, entry=name,
-                    fix="use the exact name the Set-Cookie header carries, with '*' for a "
-                    "varying part.",
-                )
-        elif not isinstance(name, str) or not name or _CONTROL.search(name):
-            raise self._error(
-                "a storage key must be a non-empty string without control characters.",
-                index=index, entry=name, fix="use the key exactly as the script stores it.",
-            )
-        if name.strip("*") == "":
-            raise self._error(
-                "a name made only of '*' would match every cookie.",
-                index=index, entry=name,
-                fix="use unknown='allow' to let undeclared cookies through instead.",
-            )
-        if cookie.category not in categories:
-            known = ", ".join(sorted(categories))
-            raise self._error(
-                f"unknown category {cookie.category!r}.",
-                index=index, entry=name,
-                fix=f"use one of: {known}; or declare [categories.{cookie.category}].",
-            )
-        for attribute in ("purpose", "duration", "provider", "path"):
-            if not isinstance(getattr(cookie, attribute), str):
-                raise self._error(f"'{attribute}' must be a string.", index=index, entry=name,
-                                  fix=f'write {attribute} = "...".')
-        if not cookie.path.startswith("/") or _CONTROL.search(cookie.path) or ";" in cookie.path:
-            raise self._error("'path' must start with '/' and hold no ';' or control "
-                              "character.", index=index, entry=name,
-                              fix='write path = "/" or the path the cookie is set with.')
-        if (cookie.storage == "cookie" and name[:7].lower() == "__host-"
-                and (cookie.path != "/" or cookie.domain is not None)):
-            # A browser only stores a __Host- cookie with Path=/ and no Domain (RFC 6265bis
-            # §4.1.3.2), and a deletion must name the same path to reach it.
-            raise self._error("a __Host- cookie always has path \"/\" and no domain.",
-                              index=index, entry=name,
-                              fix='remove domain and write path = "/" (or leave it out).')
-        if cookie.domain is not None and (
-            not isinstance(cookie.domain, str)
-            or not re.fullmatch(r"\.?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*", cookie.domain)
-        ):
-            raise self._error("'domain' must be a host name such as '.example.com'.",
-                              index=index, entry=name,
-                              fix="write the Domain attribute the cookie is set with.")
-
-    def _check_pattern_clashes(self) -> None:
-        by_weight: dict[tuple[str, int], list[int]] = {}
-        for index, cookie in enumerate(self.cookies):
-            if cookie.is_pattern:
-                kind = "cookie" if cookie.storage == "cookie" else "storage"
-                by_weight.setdefault((kind, cookie.weight), []).append(index)
-        for group in by_weight.values():
-            for i, first in enumerate(group):
-                a = self.cookies[first]
-                for second in group[i + 1:]:
-                    b = self.cookies[second]
-                    if a.category != b.category and patterns_overlap(a.name, b.name):
-                        raise self._error(
-                            f"the pattern overlaps {a.name!r} (entry #{first}, category "
-                            f"{a.category!r}) with the same weight, so a name matching both "
-                            "has no clear category.",
-                            index=second, entry=b.name,
-                            fix="make one pattern more specific (more literal characters), "
-                            "or declare the overlapping names exactly.",
-                        )
+        found = _in_file_order(_problems(self.categories, self.cookies, self.source))
+        if found:
+            raise found[0]
 
     # -- compiled lookups -------------------------------------------------------------------
 
@@ -602,6 +443,301 @@ class Registry:
 
     def __hash__(self) -> int:
         return hash((self.categories, self.cookies, self.version))
+
+
+# -- validation: the first problem (building), or every problem (consentguard check) ------
+
+
+class _Enough(Exception):
+    """More problems than the collector was asked for."""
+
+
+class _Problems:
+    """Where validation puts what it finds, up to a limit."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.found: list[RegistryError] = []
+
+    def add(self, problem: RegistryError) -> None:
+        if len(self.found) >= self.limit:
+            raise _Enough
+        self.found.append(problem)
+
+
+def collect_problems(data: Any, *, source: str | None = None, limit: int = 100
+                     ) -> tuple[Registry | None, list[RegistryError], bool]:
+    """Every problem of a parsed registry file, and a registry of what is valid in it.
+
+    Each entry at fault is set aside (a category whose fields are wrong is kept bare, so
+    its cookies are still checked against it), so each problem is reported once, under
+    its entry's number in the file. :meth:`Registry.from_dict` raises the first problem
+    of this list.
+
+    :returns: the registry built from the valid entries (``None`` when the file's shape
+        allows none, or past ``limit`` problems; when no category is required, the first
+        is taken as required so that the rest can be summarised), the problems in file
+        order, and whether there were more than ``limit``.
+    """
+    problems = _Problems(limit)
+    try:
+        registry = _build(data, source, problems)
+    except _Enough:
+        return None, problems.found, True
+    return registry, problems.found, False
+
+
+def _build(data: Any, source: str | None, problems: _Problems) -> Registry | None:
+    """The registry in ``data``, its problems put in ``problems`` (see :func:`collect_problems`)."""
+    if not isinstance(data, Mapping):
+        problems.add(RegistryError(
+            "the top level must be a table/object.", source=source,
+            fix="start the file with [categories.<name>] tables and [[cookies]] entries.",
+        ))
+        return None
+    unknown_keys = set(data) - {"version", "categories", "cookies"}
+    if unknown_keys:
+        problems.add(RegistryError(
+            f"unknown top-level key(s) {sorted(unknown_keys)}.",
+            source=source,
+            fix="only 'version', 'categories' and 'cookies' are allowed at the top level.",
+        ))
+    version = data.get("version")
+    if version is not None and not isinstance(version, str):
+        if hasattr(version, "isoformat"):  # TOML reads a bare date as a date
+            version = version.isoformat()
+        else:
+            problems.add(RegistryError("'version' must be a string.", source=source,
+                                       fix='write version = "2026-04-20".'))
+            version = None
+    raw_categories = data.get("categories", {})
+    raw_cookies = data.get("cookies", [])
+    if not isinstance(raw_categories, Mapping):
+        problems.add(RegistryError(
+            "'categories' must be a table of tables.",
+            source=source,
+            fix="declare each category as [categories.<name>].",
+        ))
+        return None
+    categories = []
+    for index, (name, fields) in enumerate(raw_categories.items()):
+        try:
+            fields = _check_fields(fields, _CATEGORY_FIELDS, source, index, str(name),
+                                   "category")
+        except RegistryError as problem:
+            problems.add(problem)
+            fields = {}  # kept bare: its cookies are still checked against it
+        categories.append(Category(str(name), **fields))
+    # The categories first: a cookie is checked against the ones that are valid.
+    dropped: set[tuple[str, int | None]] = set()
+    for kind, at, found in _problems(categories, (), source):
+        problems.add(found)
+        dropped.add((kind, at))
+    kept = [c for i, c in enumerate(categories) if ("category", i) not in dropped]
+    if not kept:  # (collecting) every cookie would only add "unknown category"
+        return None
+    if not isinstance(raw_cookies, list):
+        problems.add(RegistryError(
+            "'cookies' must be a list.", source=source,
+            fix="declare each cookie as a [[cookies]] entry.",
+        ))
+        return None
+    cookies: list[Cookie | None] = []  # None: set aside, its place kept for the numbering
+    # The cookies' problems go after the categories' (a category's can make a cookie's).
+    cookie_problems: list[RegistryError] = []
+    for index, fields in enumerate(raw_cookies):
+        name = fields.get("name") if isinstance(fields, Mapping) else None
+        try:
+            if not isinstance(name, str):
+                raise RegistryError(
+                    "the entry has no 'name' string.", source=source, index=index,
+                    fix='give every [[cookies]] entry a name = "...".',
+                )
+            cookies.append(Cookie(**_check_fields(fields, _COOKIE_FIELDS, source, index,
+                                                  name, "cookie")))
+        except RegistryError as problem:
+            cookie_problems.append(problem)
+            cookies.append(None)
+    for kind, at, found in _problems(categories, cookies, source):
+        if kind == "cookie":  # (the categories' were put in above)
+            cookie_problems.append(found)
+            dropped.add((kind, at))
+    for found in _by_entry(cookie_problems):
+        problems.add(found)
+    if not any(c.required for c in kept):  # (reported above: summarise the rest)
+        kept[0] = replace(kept[0], required=True)
+    return Registry(kept, [c for i, c in enumerate(cookies)
+                           if c is not None and ("cookie", i) not in dropped],
+                    version=version, source=source)
+
+
+_Kind = Literal["category", "required", "cookie"]
+
+
+def _by_entry(found: Iterable[RegistryError]) -> list[RegistryError]:
+    """Cookie problems in file order (a clash between two patterns is found after every
+    other entry's problem)."""
+    return sorted(found, key=lambda p: -1 if p.index is None else p.index)
+
+
+def _in_file_order(found: Iterable[tuple[_Kind, int | None, RegistryError]]
+                   ) -> list[RegistryError]:
+    """:func:`_problems`' problems as :func:`collect_problems` lists them."""
+    found = list(found)
+    return ([p for kind, _, p in found if kind != "cookie"]
+            + _by_entry(p for kind, _, p in found if kind == "cookie"))
+
+
+def _problems(categories: Sequence[Category], cookies: Sequence[Cookie | None],
+              source: str | None) -> Iterator[tuple[_Kind, int | None, RegistryError]]:
+    """Each problem of these declarations, with the entry it sets aside, in the order a
+    registry is checked: categories, then cookies (``None``: already set aside)."""
+
+    def error(problem: str, *, index: int | None = None, entry: str | None = None,
+              fix: str | None = None) -> RegistryError:
+        return RegistryError(problem, source=source, index=index, entry=entry, fix=fix)
+
+    names: dict[str, int] = {}
+    for index, category in enumerate(categories):
+        if not isinstance(category, Category):
+            yield "category", index, error(
+                f"categories must be Category objects, not {type(category).__name__}.",
+                index=index, fix="use Category(name, ...).")
+        elif not _CATEGORY_NAME.fullmatch(category.name):
+            yield "category", index, error(
+                "a category name must be lower-case letters, digits, '-' or '_'.",
+                index=index, entry=category.name,
+                fix="rename it, for example 'analytics'; put the display name in 'title'.",
+            )
+        elif category.name in names:
+            yield "category", index, error(
+                "the category is declared twice.", index=index, entry=category.name,
+                fix="remove one of the declarations.")
+        else:
+            names[category.name] = index
+    if not any(categories[i].required for i in names.values()):
+        yield "required", None, error(
+            "no category is required.",
+            fix="mark the category of the cookies the site cannot work without with "
+            "required = true (usually 'essential').",
+        )
+    seen: dict[tuple[str, str], int] = {}
+    valid: list[int] = []
+    for index, cookie in enumerate(cookies):
+        if cookie is None:
+            continue
+        if not isinstance(cookie, Cookie):
+            yield "cookie", index, error(
+                f"cookies must be Cookie objects, not {type(cookie).__name__}.",
+                index=index, fix="use Cookie(name, category=...).")
+            continue
+        problem = _cookie_problem(index, cookie, names, error)
+        if problem is not None:
+            yield "cookie", index, problem
+            continue
+        kind = "cookie" if cookie.storage == "cookie" else "storage"
+        key = (kind, cookie.name)
+        if key in seen:
+            other = cookies[seen[key]]
+            assert other is not None
+            where = (f"in category {other.category!r}" if other.category != cookie.category
+                     else "in the same category")
+            yield "cookie", index, error(
+                f"the name is already declared by entry #{seen[key]} {where}.",
+                index=index, entry=cookie.name,
+                fix="declare each name once, in the one category it belongs to.",
+            )
+            continue
+        seen[key] = index
+        valid.append(index)
+    # Patterns of the same weight (literal characters) in different categories must not
+    # overlap: a name matching both would have no clear category.
+    by_weight: dict[tuple[str, int], list[int]] = {}
+    for index in valid:
+        cookie = cast(Cookie, cookies[index])
+        if cookie.is_pattern:
+            kind = "cookie" if cookie.storage == "cookie" else "storage"
+            by_weight.setdefault((kind, cookie.weight), []).append(index)
+    for group in by_weight.values():
+        clashing: set[int] = set()
+        for i, first in enumerate(group):
+            if first in clashing:
+                continue
+            a = cast(Cookie, cookies[first])
+            for second in group[i + 1:]:
+                b = cast(Cookie, cookies[second])
+                if (second not in clashing and a.category != b.category
+                        and patterns_overlap(a.name, b.name)):
+                    clashing.add(second)
+                    yield "cookie", second, error(
+                        f"the pattern overlaps {a.name!r} (entry #{first}, category "
+                        f"{a.category!r}) with the same weight, so a name matching both "
+                        "has no clear category.",
+                        index=second, entry=b.name,
+                        fix="make one pattern more specific (more literal characters), "
+                        "or declare the overlapping names exactly.",
+                    )
+
+
+def _cookie_problem(index: int, cookie: Cookie, categories: Mapping[str, int],
+                    error: Callable[..., RegistryError]) -> RegistryError | None:
+    """What is wrong with one cookie declaration on its own, if anything."""
+    name = cookie.name
+    if cookie.storage not in STORAGES:
+        return error(
+            f"storage must be one of {', '.join(STORAGES)}, not {cookie.storage!r}.",
+            index=index, entry=name, fix="write storage = \"cookie\" (or leave it out).",
+        )
+    if cookie.storage == "cookie":
+        if not isinstance(name, str) or not is_token(name):
+            return error(
+                "this is not a valid cookie name (RFC 6265 token: letters, digits and "
+                "!#$%&'*+-.^_`|~; no spaces, '=', ';', ',' or quotes).",
+                index=index, entry=name,
+                fix="use the exact name the Set-Cookie header carries, with '*' for a "
+                "varying part.",
+            )
+    elif not isinstance(name, str) or not name or _CONTROL.search(name):
+        return error(
+            "a storage key must be a non-empty string without control characters.",
+            index=index, entry=name, fix="use the key exactly as the script stores it.",
+        )
+    if name.strip("*") == "":
+        return error(
+            "a name made only of '*' would match every cookie.",
+            index=index, entry=name,
+            fix="use unknown='allow' to let undeclared cookies through instead.",
+        )
+    if cookie.category not in categories:
+        known = ", ".join(sorted(categories))
+        return error(
+            f"unknown category {cookie.category!r}.",
+            index=index, entry=name,
+            fix=f"use one of: {known}; or declare [categories.{cookie.category}].",
+        )
+    for attribute in ("purpose", "duration", "provider", "path"):
+        if not isinstance(getattr(cookie, attribute), str):
+            return error(f"'{attribute}' must be a string.", index=index, entry=name,
+                         fix=f'write {attribute} = "...".')
+    if not cookie.path.startswith("/") or _CONTROL.search(cookie.path) or ";" in cookie.path:
+        return error("'path' must start with '/' and hold no ';' or control "
+                     "character.", index=index, entry=name,
+                     fix='write path = "/" or the path the cookie is set with.')
+    if (cookie.storage == "cookie" and name[:7].lower() == "__host-"
+            and (cookie.path != "/" or cookie.domain is not None)):
+        # A browser only stores a __Host- cookie with Path=/ and no Domain (RFC 6265bis
+        # §4.1.3.2), and a deletion must name the same path to reach it.
+        return error("a __Host- cookie always has path \"/\" and no domain.",
+                     index=index, entry=name,
+                     fix='remove domain and write path = "/" (or leave it out).')
+    if cookie.domain is not None and (
+        not isinstance(cookie.domain, str)
+        or not re.fullmatch(r"\.?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*", cookie.domain)
+    ):
+        return error("'domain' must be a host name such as '.example.com'.",
+                     index=index, entry=name,
+                     fix="write the Domain attribute the cookie is set with.")
+    return None
 
 
 _CATEGORY_FIELDS = {"required": bool, "description": str, "title": str, "consent_mode": list}
