@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import math
 import re
@@ -11,9 +12,11 @@ from pathlib import Path
 
 import pytest
 from conftest import make_registry
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from consentguard import Category, Cookie, Registry, RegistryError
-from consentguard.registry import parse_duration, patterns_overlap
+from consentguard.registry import name_matches, parse_duration, patterns_overlap
 
 CATEGORIES = [
     Category("essential", required=True, description="Needed for the site to work"),
@@ -236,6 +239,17 @@ def test_matching_a_hostile_name_is_linear() -> None:
 def test_patterns_overlap(a: str, b: str, overlap: bool) -> None:
     assert patterns_overlap(a, b) is overlap
     assert patterns_overlap(b, a) is overlap
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text("ab*", max_size=5), st.text("ab*", max_size=5))
+def test_patterns_overlap_is_exactly_a_common_name(a: str, b: str) -> None:
+    # A common name, if any, is no longer than both patterns' literal characters.
+    longest = len(a.replace("*", "")) + len(b.replace("*", ""))
+    names = ("".join(chars) for n in range(longest + 1)
+             for chars in itertools.product("ab", repeat=n))
+    common = any(name_matches(a, name) and name_matches(b, name) for name in names)
+    assert patterns_overlap(a, b) is common
 
 
 def test_patterns_overlap_handles_long_patterns() -> None:

@@ -200,6 +200,14 @@ def _glob_match(parts: list[str], name: str) -> bool:
 
 def patterns_overlap(a: str, b: str) -> bool:
     """Whether some name matches both ``*`` patterns ``a`` and ``b``."""
+    # A common name starts with both literal prefixes and ends with both literal
+    # suffixes, so one of each pair must extend the other: a cheap test that settles
+    # nearly every pair of a large registry (vendors' prefixes differ) before the DP.
+    head_a, head_b = a.partition("*")[0], b.partition("*")[0]
+    tail_a, tail_b = a.rpartition("*")[2], b.rpartition("*")[2]
+    if not (head_a.startswith(head_b) or head_b.startswith(head_a)) or not (
+            tail_a.endswith(tail_b) or tail_b.endswith(tail_a)):
+        return False
     # Dynamic programme over positions, from the ends backwards: a '*' either stops or
     # swallows one character of the other pattern (a literal or the other's own '*').
     # together[i][j]: whether the suffixes a[i:] and b[j:] can match a common name.
