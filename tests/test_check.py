@@ -253,3 +253,15 @@ def test_building_raises_the_first_problem_the_check_lists(data: dict[str, objec
         assert problems == [] and built == registry
     # Each problem is about a different entry, or the same one once per fact.
     assert len({str(p) for p in problems}) == len(problems)
+
+
+def test_collecting_needs_room_for_one_problem() -> None:
+    with pytest.raises(ValueError, match="limit must be at least 1"):
+        collect_problems({}, limit=0)
+
+
+def test_cookies_of_the_wrong_shape_are_said_even_with_no_category_left() -> None:
+    registry, problems, _ = collect_problems({"categories": {}, "cookies": 0})
+    assert registry is None
+    assert [p.problem for p in problems] == ["no category is required.",
+                                             "'cookies' must be a list."]

@@ -9,6 +9,7 @@ import math
 import re
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import make_registry
@@ -256,6 +257,35 @@ def test_patterns_overlap_handles_long_patterns() -> None:
     # A recursive search would hit Python's recursion limit on long names.
     assert patterns_overlap("a" * 900 + "*", "*" + "a" * 900)
     assert not patterns_overlap("a" * 900 + "*b", "*" + "a" * 900 + "c")
+
+
+@pytest.mark.parametrize(
+    ("categories", "cookies", "words"),
+    [
+        pytest.param([Category("e", required=True)], [None], "entry #0: cookies must be Cookie "
+                     "objects, not NoneType", id="none-cookie"),
+        pytest.param([Category("Bad"), Category(None)], [],  # type: ignore[arg-type]
+                     "entry #0: 'Bad': a category name must be", id="name-not-str"),
+        pytest.param([Category("e", required=True)],
+                     [Cookie("bad name", category="e"), Cookie("x", category=["e"])],  # type: ignore[arg-type]
+                     "entry #0: 'bad name'", id="category-not-str"),
+        pytest.param([Category("e", required=True)], [Cookie("x", category=["e"])],  # type: ignore[arg-type]
+                     "entry #0: 'x': unknown category ['e']", id="category-list"),
+    ],
+)
+def test_declarations_of_the_wrong_type_are_registry_errors(
+        categories: list[Any], cookies: list[Any], words: str) -> None:
+    with pytest.raises(RegistryError, match=re.escape(words)):
+        Registry(categories, cookies)
+
+
+def test_a_subclass_loads_as_itself() -> None:
+    class Site(Registry):
+        __slots__ = ()
+
+    loaded = Site.from_dict({"categories": {"essential": {"required": True}},
+                             "cookies": [{"name": "s", "category": "essential"}]})
+    assert type(loaded) is Site and loaded.match("s") is not None
 
 
 def test_equal_weight_overlap_in_different_categories_is_an_error() -> None:

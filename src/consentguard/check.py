@@ -63,7 +63,8 @@ class CheckResult:
     :param source: the file checked.
     :param registry: the registry built from every valid entry (``None`` when the file
         cannot be read or parsed, or no category is usable).
-    :param problems: every error, in file order.
+    :param problems: every error: the file's shape and the categories' first, then the
+        cookies' in file order (see :func:`consentguard.registry.collect_problems`).
     :param warnings: the lint warnings of :attr:`registry`.
     :param truncated: more than :data:`MAX_PROBLEMS` problems; the rest were not listed.
     """

@@ -12,7 +12,7 @@ import json
 import math
 import re
 import sys
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import KW_ONLY, MISSING, dataclass, replace
 from pathlib import Path
 from typing import Any, Literal, cast
@@ -276,6 +276,24 @@ class Registry:
         self.version = version
         self.source = source
         self._validate()
+        self._finish()
+
+    @classmethod
+    def _checked(cls, categories: Iterable[Category], cookies: Iterable[Cookie],
+                 version: str | None, source: str | None) -> Registry:
+        """A registry of declarations :func:`_problems` has just found nothing wrong with:
+        built without checking them again (a large registry's clash check is O(n²))."""
+        if cls is not Registry:  # a subclass gets its own __init__
+            return cls(categories, cookies, version=version, source=source)
+        registry = object.__new__(cls)
+        registry.categories = tuple(categories)
+        registry.cookies = tuple(cookies)
+        registry.version = version
+        registry.source = source
+        registry._finish()
+        return registry
+
+    def _finish(self) -> None:
         self.required = frozenset(c.name for c in self.categories if c.required)
         self.revisions = self._compute_revisions()
         self._compile()
@@ -329,7 +347,7 @@ class Registry:
 
         :raises RegistryError: for the first problem :func:`collect_problems` lists.
         """
-        registry, problems, _ = collect_problems(data, source=source, limit=sys.maxsize)
+        registry, problems, _ = _collect(cls, data, source, sys.maxsize)
         if problems:
             raise problems[0]
         assert registry is not None  # (only a problem leaves none)
@@ -484,18 +502,28 @@ def collect_problems(data: Any, *, source: str | None = None, limit: int = 100
 
     :returns: the registry built from the valid entries (``None`` when the file's shape
         allows none, or past ``limit`` problems; when no category is required, the first
-        is taken as required so that the rest can be summarised), the problems in file
-        order, and whether there were more than ``limit``.
+        is taken as required so that the rest can be summarised), the problems (the
+        file's shape first, then the categories': their fields, then the rest; then the
+        cookies', in file order), and whether there were more than ``limit``.
+    :raises ValueError: for a ``limit`` under 1.
     """
+    if limit < 1:
+        raise ValueError(f"limit must be at least 1, not {limit}")
+    return _collect(Registry, data, source, limit)
+
+
+def _collect(cls: type[Registry], data: Any, source: str | None, limit: int
+             ) -> tuple[Registry | None, list[RegistryError], bool]:
     problems = _Problems(limit)
     try:
-        registry = _build(data, source, problems)
+        registry = _build(cls, data, source, problems)
     except _Enough:
         return None, problems.found, True
     return registry, problems.found, False
 
 
-def _build(data: Any, source: str | None, problems: _Problems) -> Registry | None:
+def _build(cls: type[Registry], data: Any, source: str | None, problems: _Problems
+           ) -> Registry | None:
     """The registry in ``data``, its problems put in ``problems`` (see :func:`collect_problems`)."""
     if not isinstance(data, Mapping):
         problems.add(RegistryError(
@@ -542,15 +570,16 @@ def _build(data: Any, source: str | None, problems: _Problems) -> Registry | Non
         problems.add(found)
         dropped.add((kind, at))
     kept = [c for i, c in enumerate(categories) if ("category", i) not in dropped]
-    if not kept:  # (collecting) every cookie would only add "unknown category"
-        return None
     if not isinstance(raw_cookies, list):
         problems.add(RegistryError(
             "'cookies' must be a list.", source=source,
             fix="declare each cookie as a [[cookies]] entry.",
         ))
         return None
+    if not kept:  # every cookie would only add "unknown category"
+        return None
     cookies: list[Cookie | None] = []  # None: set aside, its place kept for the numbering
+    set_aside: set[int] = set()
     # The cookies' problems go after the categories' (a category's can make a cookie's).
     cookie_problems: list[RegistryError] = []
     for index, fields in enumerate(raw_cookies):
@@ -566,17 +595,20 @@ def _build(data: Any, source: str | None, problems: _Problems) -> Registry | Non
         except RegistryError as problem:
             cookie_problems.append(problem)
             cookies.append(None)
-    for kind, at, found in _problems(categories, cookies, source):
+            set_aside.add(index)
+    for kind, at, found in _problems(categories, cookies, source, set_aside):
         if kind == "cookie":  # (the categories' were put in above)
             cookie_problems.append(found)
             dropped.add((kind, at))
     for found in _by_entry(cookie_problems):
         problems.add(found)
+    valid = [c for i, c in enumerate(cookies)
+             if c is not None and i not in set_aside and ("cookie", i) not in dropped]
+    if not problems.found:  # (checked just now: not again)
+        return cls._checked(kept, valid, version, source)
     if not any(c.required for c in kept):  # (reported above: summarise the rest)
         kept[0] = replace(kept[0], required=True)
-    return Registry(kept, [c for i, c in enumerate(cookies)
-                           if c is not None and ("cookie", i) not in dropped],
-                    version=version, source=source)
+    return cls(kept, valid, version=version, source=source)
 
 
 _Kind = Literal["category", "required", "cookie"]
@@ -597,9 +629,11 @@ def _in_file_order(found: Iterable[tuple[_Kind, int | None, RegistryError]]
 
 
 def _problems(categories: Sequence[Category], cookies: Sequence[Cookie | None],
-              source: str | None) -> Iterator[tuple[_Kind, int | None, RegistryError]]:
+              source: str | None, set_aside: Collection[int] = ()
+              ) -> Iterator[tuple[_Kind, int | None, RegistryError]]:
     """Each problem of these declarations, with the entry it sets aside, in the order a
-    registry is checked: categories, then cookies (``None``: already set aside)."""
+    registry is checked: categories, then cookies (those at ``set_aside`` indices were
+    already: their problems are known)."""
 
     def error(problem: str, *, index: int | None = None, entry: str | None = None,
               fix: str | None = None) -> RegistryError:
@@ -611,7 +645,7 @@ def _problems(categories: Sequence[Category], cookies: Sequence[Cookie | None],
             yield "category", index, error(
                 f"categories must be Category objects, not {type(category).__name__}.",
                 index=index, fix="use Category(name, ...).")
-        elif not _CATEGORY_NAME.fullmatch(category.name):
+        elif not isinstance(category.name, str) or not _CATEGORY_NAME.fullmatch(category.name):
             yield "category", index, error(
                 "a category name must be lower-case letters, digits, '-' or '_'.",
                 index=index, entry=category.name,
@@ -632,7 +666,7 @@ def _problems(categories: Sequence[Category], cookies: Sequence[Cookie | None],
     seen: dict[tuple[str, str], int] = {}
     valid: list[int] = []
     for index, cookie in enumerate(cookies):
-        if cookie is None:
+        if index in set_aside:
             continue
         if not isinstance(cookie, Cookie):
             yield "cookie", index, error(
@@ -716,7 +750,7 @@ def _cookie_problem(index: int, cookie: Cookie, categories: Mapping[str, int],
             index=index, entry=name,
             fix="use unknown='allow' to let undeclared cookies through instead.",
         )
-    if cookie.category not in categories:
+    if not isinstance(cookie.category, str) or cookie.category not in categories:
         known = ", ".join(sorted(categories))
         return error(
             f"unknown category {cookie.category!r}.",
