@@ -583,3 +583,14 @@ def test_nameless_request_cookie_is_not_read_as_a_refused_one(registry: Registry
     guard = ConsentGuard(registry, secret_key=SECRET, clock=clock, unknown="allow")
     seen = guard.decide("session=1; _ga").cookie_header or ""
     assert "_ga" not in parse_cookie(seen)
+
+
+def test_a_nameless_pair_stands_for_the_cookie_it_names() -> None:
+    # (Found by the enforcement property with a registry declaring "_".) Lenient readers
+    # take "=_" for the cookie "_": it passes or goes as "_" would.
+    registry = Registry([Category("essential", required=True), Category("marketing")],
+                        [Cookie("_", category="essential"), Cookie("_m", category="marketing")])
+    guard = ConsentGuard(registry, secret_key=SECRET)
+    assert guard.decide("_=; =_").cookie_header == "_=; =_"
+    assert guard.decide("_=1; =_m").cookie_header == "_=1"  # refused marketing
+    assert guard.decide("_=1; =").cookie_header == "_=1"  # names nothing: undeclared
