@@ -144,14 +144,20 @@ def run(kind: Server = UVICORN, *, duration: int = 3, rounds: int = 4,
                 result.p99_ms.append(p99)
                 result.errors += errors
     finally:
-        for _, _, process in servers:
-            process.terminate()
-        for _, _, process in servers:
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stop([process for _, _, process in servers])
     return [result for result, _, _ in servers]
+
+
+def stop(processes: list[subprocess.Popen[bytes]]) -> None:
+    """Stop server processes: all asked at once, any still there after 10 s killed."""
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def _wrk(command: list[str], duration: int) -> str:

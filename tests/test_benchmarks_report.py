@@ -92,12 +92,7 @@ def test_each_real_server_compares_the_bare_app_with_the_guarded_one(
                 answers.append([value.split("=", 1)[0]
                                 for value in response.headers.get_all("Set-Cookie") or []])
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            server.stop([process])
     bare, guarded = answers
     # The fixture's response: the marketing cookie and the undeclared one are refused.
     assert "_fbp" in bare and "tracker_xyz" in bare
