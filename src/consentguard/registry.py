@@ -565,11 +565,10 @@ def _build(cls: type[Registry], data: Any, source: str | None, problems: _Proble
             fields = {}  # kept bare: its cookies are still checked against it
         categories.append(Category(str(name), **fields))
     # The categories first: a cookie is checked against the ones that are valid.
-    dropped: set[tuple[str, int | None]] = set()
-    for kind, at, found in _problems(categories, (), source):
+    names: dict[str, int] = {}  # the valid categories
+    for _, _, found in _category_problems(categories, source, names):
         problems.add(found)
-        dropped.add((kind, at))
-    kept = [c for i, c in enumerate(categories) if ("category", i) not in dropped]
+    kept = [categories[i] for i in names.values()]
     if not isinstance(raw_cookies, list):
         problems.add(RegistryError(
             "'cookies' must be a list.", source=source,
@@ -596,14 +595,13 @@ def _build(cls: type[Registry], data: Any, source: str | None, problems: _Proble
             cookie_problems.append(problem)
             cookies.append(None)
             set_aside.add(index)
-    for kind, at, found in _problems(categories, cookies, source, set_aside):
-        if kind == "cookie":  # (the categories' were put in above)
-            cookie_problems.append(found)
-            dropped.add((kind, at))
+    dropped: set[int | None] = set()
+    for _, at, found in _cookie_problems(cookies, source, names, set_aside):
+        cookie_problems.append(found)
+        dropped.add(at)
     for found in _by_entry(cookie_problems):
         problems.add(found)
-    valid = [c for i, c in enumerate(cookies)
-             if c is not None and i not in set_aside and ("cookie", i) not in dropped]
+    valid = [c for i, c in enumerate(cookies) if c is not None and i not in dropped]
     if not problems.found:  # (checked just now: not again)
         return cls._checked(kept, valid, version, source)
     if not any(c.required for c in kept):  # (reported above: summarise the rest)
@@ -629,17 +627,30 @@ def _in_file_order(found: Iterable[tuple[_Kind, int | None, RegistryError]]
 
 
 def _problems(categories: Sequence[Category], cookies: Sequence[Cookie | None],
-              source: str | None, set_aside: Collection[int] = ()
-              ) -> Iterator[tuple[_Kind, int | None, RegistryError]]:
+              source: str | None) -> Iterator[tuple[_Kind, int | None, RegistryError]]:
     """Each problem of these declarations, with the entry it sets aside, in the order a
-    registry is checked: categories, then cookies (those at ``set_aside`` indices were
-    already: their problems are known)."""
+    registry is checked: categories, then cookies."""
+    names: dict[str, int] = {}
+    yield from _category_problems(categories, source, names)
+    yield from _cookie_problems(cookies, source, names)
 
+
+_Error = Callable[..., RegistryError]
+
+
+def _error_in(source: str | None) -> _Error:
     def error(problem: str, *, index: int | None = None, entry: str | None = None,
               fix: str | None = None) -> RegistryError:
         return RegistryError(problem, source=source, index=index, entry=entry, fix=fix)
 
-    names: dict[str, int] = {}
+    return error
+
+
+def _category_problems(categories: Sequence[Category], source: str | None,
+                       names: dict[str, int]
+                       ) -> Iterator[tuple[_Kind, int | None, RegistryError]]:
+    """The categories' problems; fills ``names`` (name → index) with the valid ones."""
+    error = _error_in(source)
     for index, category in enumerate(categories):
         if not isinstance(category, Category):
             yield "category", index, error(
@@ -663,6 +674,14 @@ def _problems(categories: Sequence[Category], cookies: Sequence[Cookie | None],
             fix="mark the category of the cookies the site cannot work without with "
             "required = true (usually 'essential').",
         )
+
+
+def _cookie_problems(cookies: Sequence[Cookie | None], source: str | None,
+                     names: Mapping[str, int], set_aside: Collection[int] = ()
+                     ) -> Iterator[tuple[_Kind, int | None, RegistryError]]:
+    """The cookies' problems against the valid category ``names``; those at
+    ``set_aside`` indices are skipped (their problems are known already)."""
+    error = _error_in(source)
     seen: dict[tuple[str, str], int] = {}
     valid: list[int] = []
     for index, cookie in enumerate(cookies):
@@ -722,7 +741,7 @@ def _problems(categories: Sequence[Category], cookies: Sequence[Cookie | None],
 
 
 def _cookie_problem(index: int, cookie: Cookie, categories: Mapping[str, int],
-                    error: Callable[..., RegistryError]) -> RegistryError | None:
+                    error: _Error) -> RegistryError | None:
     """What is wrong with one cookie declaration on its own, if anything."""
     name = cookie.name
     if cookie.storage not in STORAGES:
