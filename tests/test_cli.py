@@ -410,7 +410,7 @@ def test_a_command_whose_dependency_is_missing_says_what_to_install(
     assert main(["demo"]) == 2
     err = capsys.readouterr().err
     assert "needs the package 'cg_no_such_dependency'" in err
-    assert "pip install 'consentguard[demo]'" in err
+    assert "pip install 'consentguard-middleware[demo]'" in err
 
 
 def test_the_real_demo_without_its_server_says_what_to_install(
@@ -420,7 +420,8 @@ def test_the_real_demo_without_its_server_says_what_to_install(
     monkeypatch.setitem(sys.modules, "uvicorn", None)
     assert main(["demo", "--port", "0"]) == 2
     err = capsys.readouterr().err
-    assert "needs the package 'uvicorn'" in err and "pip install 'consentguard[demo]'" in err
+    assert "needs the package 'uvicorn'" in err
+    assert "pip install 'consentguard-middleware[demo]'" in err
 
 
 def test_audit_app_that_cannot_be_imported_exits_2(capsys: Capsys) -> None:

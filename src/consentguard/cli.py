@@ -174,7 +174,7 @@ def _import(module_name: str, extra: str) -> Any:
         if exc.name == module_name:
             raise _Unavailable(f"not available in this installation ({module_name} is "
                                "missing).") from exc
-        hint = f" Fix: pip install 'consentguard[{extra}]'." if extra else ""
+        hint = f" Fix: pip install 'consentguard-middleware[{extra}]'." if extra else ""
         raise _Unavailable(f"needs the package {exc.name!r}, which is not installed.{hint}"
                            ) from exc
 

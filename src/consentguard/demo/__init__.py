@@ -1,7 +1,8 @@
 """The demo site: ``consentguard demo`` (or ``python -m consentguard.demo``).
 
 Serves :func:`consentguard.demo.site.create_app` with a real uvicorn server on
-127.0.0.1 and prints its URL. Needs the ``demo`` extra: ``pip install 'consentguard[demo]'``.
+127.0.0.1 and prints its URL. Needs the ``demo`` extra:
+``pip install 'consentguard-middleware[demo]'``.
 This module imports no web framework, so the CLI can load it cheaply.
 """
 
@@ -35,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
         from .site import create_app
     except ImportError as exc:
         print(f"consentguard demo: needs the package {exc.name!r}, which is not installed. "
-              "Fix: pip install 'consentguard[demo]'.", file=sys.stderr)
+              "Fix: pip install 'consentguard-middleware[demo]'.", file=sys.stderr)
         return 2
     family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)

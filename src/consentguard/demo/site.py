@@ -10,7 +10,7 @@ consent-gated ``<script type="text/plain">`` blocks; they carry the banner (one
 consent form that works without JavaScript, and a live panel listing the ``Set-Cookie``
 headers the middleware removed.
 
-Needs the ``demo`` extra: ``pip install 'consentguard[demo]'``.
+Needs the ``demo`` extra: ``pip install 'consentguard-middleware[demo]'``.
 """
 
 from __future__ import annotations
