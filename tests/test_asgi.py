@@ -373,6 +373,7 @@ def test_concurrent_requests_with_different_consents_do_not_bleed() -> None:
 
 def test_middleware_holds_no_per_request_state() -> None:
     middleware = ConsentMiddleware(asgi_app, guard=make_guard())
+    request(middleware, http_scope())  # the first call checks, once, where the guard sits
     before = dict(vars(middleware))
     request(middleware, http_scope(cookie=cookie_header(ALL_BROWSER_COOKIES)))
     assert vars(middleware) == before

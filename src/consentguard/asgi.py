@@ -11,6 +11,7 @@ import itertools
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import TYPE_CHECKING, Any
 
+from ._placement import check_asgi_placement
 from .endpoint import is_endpoint_path, may_be_endpoint_path, serve_asgi
 
 if TYPE_CHECKING:
@@ -61,8 +62,11 @@ class ConsentMiddleware:
     def __init__(self, app: ASGIApp, *, guard: ConsentGuard) -> None:
         self.app = app
         self.guard = guard
+        self.placement_unchecked = True
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.placement_unchecked:  # once: warn when other middleware wraps the guard
+            self.placement_unchecked = check_asgi_placement(self, scope)
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return

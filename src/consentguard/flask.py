@@ -15,12 +15,14 @@ Wraps ``app.wsgi_app`` with the WSGI middleware, keeps the guard in
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 from flask import Flask, current_app, has_request_context, request
 
 from . import guard as _guard
+from ._placement import layer_name, warn_outside, wsgi_layers_outside
 from .consent import Consent
 from .guard import Decision
 from .registry import Registry
@@ -77,8 +79,33 @@ class ConsentGuard:
                 "visitor who refuses it is logged out. Fix: declare it in a required category "
                 "(e.g. \"essential\") unless that is what you mean.",
                 session_cookie, entry.category)
-        app.wsgi_app = guard.wsgi(app.wsgi_app)  # type: ignore[method-assign]
+        wrapper = guard.wsgi(app.wsgi_app)
+        app.wsgi_app = wrapper  # type: ignore[method-assign]
+        app.before_request(_placement_check(app, wrapper))
         app.context_processor(_template_context)
+
+
+def _placement_check(app: Flask, wrapper: object) -> Callable[[], None]:
+    """A before_request hook that, on the first request, warns when ``app.wsgi_app`` was
+    wrapped again after the extension: that middleware runs outside the guard."""
+    unchecked = True
+
+    def check() -> None:
+        nonlocal unchecked
+        if not unchecked:
+            return
+        unchecked = False
+        top = app.wsgi_app
+        if top is wrapper:
+            return
+        outside = wsgi_layers_outside(top, wrapper)
+        warn_outside([layer_name(top)] if outside is None else outside,
+                     where=f"the Flask app {app.name!r}", fix=(
+                         "call ConsentGuard(app) after every app.wsgi_app = "
+                         "Middleware(app.wsgi_app) (werkzeug's ProxyFix is the exception: "
+                         "it belongs outside, so the guard sees the public host)."))
+
+    return check
 
 
 def guard_from_config(config: dict[str, Any]) -> _guard.ConsentGuard:
