@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -18,9 +19,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlencode
 
+import anyio
+import httpx
 import pytest
 from apps import (
     EXTRA_ANALYTICS,
+    HOST,
     NOW,
     ORIGIN,
     SECRET,
@@ -46,7 +50,14 @@ from werkzeug.test import Client
 from consentguard import Category, Consent, ConsentGuard, Cookie, Registry
 from consentguard import asgi as asgi_module
 from consentguard.cookies import set_cookie_name
-from consentguard.endpoint import is_endpoint_path, may_be_endpoint_path
+from consentguard.endpoint import (
+    EndpointRequest,
+    EndpointResponse,
+    handle,
+    is_endpoint_path,
+    may_be_endpoint_path,
+    record_proof,
+)
 from consentguard.log import ConsentRecord
 
 SAME_ORIGIN = {"Origin": ORIGIN, "Sec-Fetch-Site": "same-origin"}
@@ -356,8 +367,7 @@ def test_wrong_method_is_405_with_allow(send: Driver, method: str) -> None:
         pytest.param({"Origin": "https://shop.example.com"}, id="sibling-subdomain"),
         pytest.param({"Origin": f"{ORIGIN}:8443"}, id="other-port"),
         pytest.param({"Origin": "null"}, id="null-origin"),
-        pytest.param({"Origin": "https://evil.example", "Sec-Fetch-Site": "same-origin"},
-                     id="origin-wins"),
+        pytest.param({"Origin": "http://www.example.com"}, id="http-origin-on-https"),
     ],
 )
 def test_cross_site_post_is_403(send: Driver, headers: dict[str, str]) -> None:
@@ -380,6 +390,12 @@ def test_cross_site_post_is_403(send: Driver, headers: dict[str, str]) -> None:
         pytest.param({"Origin": f"{ORIGIN}:443"}, id="origin-default-port"),
         pytest.param({"Sec-Fetch-Site": "none"}, id="fetch-site-none"),
         pytest.param({}, id="no-browser-signal"),
+        # Only a browser sends Sec-Fetch-Site, and a page cannot set it: it wins (as in Go).
+        pytest.param({"Origin": "https://evil.example", "Sec-Fetch-Site": "same-origin"},
+                     id="fetch-site-wins-over-origin"),
+        # Behind a proxy that rewrites Host (the deployment of issue 12).
+        pytest.param({"Host": "127.0.0.1:8000", "Origin": "https://shop.example.com",
+                      "Sec-Fetch-Site": "same-origin"}, id="proxy-rewrites-host"),
     ],
 )
 def test_same_origin_post_is_allowed(send: Driver, headers: dict[str, str]) -> None:
@@ -613,17 +629,54 @@ def test_no_record_for_reads_and_refused_requests(send: Driver) -> None:
     assert records == []
 
 
-def test_a_failing_on_consent_never_loses_the_choice(send: Driver,
-                                                     caplog: pytest.LogCaptureFixture) -> None:
-    def broken(record: ConsentRecord) -> None:
-        raise OSError("disk full")
+def _disk_full(record: ConsentRecord) -> None:
+    raise OSError("disk full")
 
-    guard = make_guard(on_consent=broken)
+
+@pytest.mark.parametrize("how", ["form", "json"])
+def test_an_accepting_choice_that_cannot_be_recorded_is_not_stored(
+        send: Driver, how: str, caplog: pytest.LogCaptureFixture) -> None:
+    guard = make_guard(on_consent=_disk_full)
+    cookie = cookie_header({"_ga": "GA1"})
     with caplog.at_level(logging.ERROR, logger="consentguard"):
-        reply = post_form(send, guard, [("accept", "analytics")])
+        if how == "form":
+            reply = post_form(send, guard, [("accept", "analytics"), ("next", "/shop")],
+                              headers={**SAME_ORIGIN, "Cookie": cookie})
+        else:
+            reply = post_json(send, guard, {"accept": ["analytics"]},
+                              headers={**SAME_ORIGIN, "Cookie": cookie})
+    assert reply.status == 503
+    assert reply.set_cookies == []  # no consent cookie, and nothing purged either
+    assert reply.header("cache-control") == "no-store"
+    if how == "form":  # a plain page that leads back
+        assert reply.header("content-type") == "text/html; charset=utf-8"
+        assert b"could not be recorded" in reply.body and b'href="/shop"' in reply.body
+    else:
+        assert "could not be recorded" in reply.json()["error"]
+    assert "on_consent" in caplog.text and "disk full" in caplog.text
+
+
+@pytest.mark.parametrize("fields", [
+    pytest.param([], id="reject-all"),
+    pytest.param([("withdraw", "1")], id="withdraw"),
+])
+def test_a_refusal_is_honoured_even_when_it_cannot_be_recorded(
+        send: Driver, fields: list[tuple[str, str]], caplog: pytest.LogCaptureFixture) -> None:
+    guard = make_guard(on_consent=_disk_full)
+    cookie = cookie_header({"cg_consent": guard.encode_consent(["analytics"]), "_ga": "GA1"})
+    with caplog.at_level(logging.ERROR, logger="consentguard"):
+        reply = post_form(send, guard, fields, headers={**SAME_ORIGIN, "Cookie": cookie})
     assert reply.status == 303
-    assert decoded(guard, reply).accepted == {"analytics"}
+    assert decoded(guard, reply).accepted == frozenset()
+    assert deletions_of("_ga", reply.set_cookies)
     assert "on_consent" in caplog.text
+
+
+def test_a_delete_is_honoured_even_when_it_cannot_be_recorded(send: Driver) -> None:
+    guard = make_guard(on_consent=_disk_full)
+    cookie = cookie_header({"cg_consent": guard.encode_consent(["analytics"])})
+    reply = send(guard, "DELETE", "/_consent", headers={**SAME_ORIGIN, "Cookie": cookie})
+    assert reply.status == 200 and decoded(guard, reply).accepted == frozenset()
 
 
 # -- the README's HTML form -----------------------------------------------------------------
@@ -766,3 +819,124 @@ def test_the_adapters_quick_path_test_never_skips_an_endpoint_path(
     app_path = asgi_module._endpoint_path({"root_path": root}, path)
     if is_endpoint_path(guard, app_path) or is_endpoint_path(guard, path):
         assert may_be_endpoint_path(guard, path)
+
+
+# -- storing the proof: handle() is pure, the adapters store -------------------------------
+
+
+def _request(method: str = "POST", body: bytes = b"accept=analytics", *,
+             headers: dict[str, str] | None = None, scheme: str = "https") -> EndpointRequest:
+    return EndpointRequest(method=method, path="/_consent", headers={
+        "host": HOST, "content-type": FORM, **(headers or {})}, body=body, scheme=scheme)
+
+
+def _handle(guard: ConsentGuard, request: EndpointRequest,
+            cookie: str | None = None) -> EndpointResponse:
+    return handle(guard, guard.decide(cookie, host=HOST), request, cookie_header=cookie)
+
+
+def test_handle_returns_the_proof_and_never_stores_it() -> None:
+    records: list[ConsentRecord] = []
+    guard = make_guard(on_consent=records.append)
+    accepting = _handle(guard, _request())
+    refusing = _handle(guard, _request(body=b""))
+    assert records == []
+    assert accepting.record is not None and accepting.record.action == "custom"
+    assert accepting.unrecorded is not None and accepting.unrecorded.status == 503
+    assert refusing.record is not None and refusing.record.action == "reject_all"
+    assert refusing.unrecorded is None  # a refusal is sent whatever happens to its record
+    assert record_proof(guard, accepting) is accepting
+    assert [r.action for r in records] == ["custom"]
+
+
+def test_no_record_without_on_consent() -> None:
+    response = _handle(make_guard(), _request())
+    assert response.record is None and response.unrecorded is None
+
+
+def test_record_proof_of_a_failing_store_sends_the_503() -> None:
+    guard = make_guard(on_consent=_disk_full)
+    response = _handle(guard, _request())
+    assert record_proof(guard, response) is response.unrecorded
+    refusal = _handle(guard, _request(body=b""))
+    assert record_proof(guard, refusal) is refusal
+
+
+def test_an_async_on_consent_cannot_record_under_wsgi(caplog: pytest.LogCaptureFixture) -> None:
+    async def store(record: ConsentRecord) -> None:
+        raise AssertionError("never awaited")
+
+    guard = make_guard(on_consent=store)
+    with caplog.at_level(logging.ERROR, logger="consentguard"):
+        reply = post_form(via_wsgi, guard, [("accept", "analytics")])
+    assert reply.status == 503 and reply.set_cookies == []
+    assert "coroutine function can only record proof under ASGI" in caplog.text
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_asgi_stores_proof_off_the_event_loop(backend: str) -> None:
+    # A store that blocks (SQLite waiting on another writer) holds up its own request only.
+    entered, release = threading.Event(), threading.Event()
+    records: list[ConsentRecord] = []
+
+    def locked_store(record: ConsentRecord) -> None:
+        entered.set()
+        release.wait(5)
+        records.append(record)
+
+    app = make_guard(on_consent=locked_store).asgi(asgi_app)
+
+    async def go() -> None:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url=ORIGIN) as client, \
+                anyio.create_task_group() as tasks:
+            replies: list[httpx.Response] = []
+
+            async def post() -> None:
+                replies.append(await client.post("/_consent", data={"accept": "analytics"},
+                                                 headers=SAME_ORIGIN))
+
+            tasks.start_soon(post)
+            while not entered.is_set():
+                await anyio.sleep(0.005)
+            with anyio.fail_after(2):
+                page = await client.get("/")
+            assert page.status_code == 200
+            assert replies == []  # the choice is still waiting for its store
+            release.set()
+        assert [r.status_code for r in replies] == [303]
+
+    anyio.run(go, backend=backend)
+    assert len(records) == 1
+
+
+class _AsyncStore:
+    def __init__(self) -> None:
+        self.records: list[ConsentRecord] = []
+
+    async def __call__(self, record: ConsentRecord) -> None:
+        await anyio.sleep(0)
+        self.records.append(record)
+
+
+def test_asgi_awaits_an_async_on_consent() -> None:
+    records: list[ConsentRecord] = []
+
+    async def store(record: ConsentRecord) -> None:
+        assert threading.current_thread() is threading.main_thread()  # on the loop
+        records.append(record)
+
+    callable_store = _AsyncStore()
+    for on_consent in (store, callable_store):
+        reply = post_form(via_asgi, make_guard(on_consent=on_consent), [("accept", "analytics")])
+        assert reply.status == 303
+    assert len(records) == 1 and len(callable_store.records) == 1
+
+
+def test_asgi_async_store_failure_is_a_503() -> None:
+    async def store(record: ConsentRecord) -> None:
+        raise OSError("disk full")
+
+    reply = post_json(via_asgi, make_guard(on_consent=store), {"accept": ["analytics"]})
+    assert reply.status == 503 and reply.set_cookies == []
+    assert "could not be recorded" in reply.json()["error"]

@@ -7,17 +7,26 @@ not touched. Per-request state lives in the ``send`` wrapper, never on ``self``.
 
 from __future__ import annotations
 
+import inspect
 import itertools
 from collections.abc import Awaitable, Callable, MutableMapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._placement import check_asgi_placement
-from .endpoint import is_endpoint_path, may_be_endpoint_path, serve_asgi
+from .endpoint import (
+    MAX_BODY,
+    EndpointRequest,
+    EndpointResponse,
+    handle,
+    is_endpoint_path,
+    may_be_endpoint_path,
+    proof_failed,
+)
 
 if TYPE_CHECKING:
-    from .guard import ConsentGuard
+    from .guard import ConsentGuard, Decision
 
-__all__ = ["ASGIApp", "ConsentMiddleware", "Receive", "Scope", "Send"]
+__all__ = ["ASGIApp", "ConsentMiddleware", "Receive", "Scope", "Send", "record_proof_async"]
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -128,3 +137,91 @@ def _endpoint_path(scope: Scope, path: str) -> str:
 def _server_host(scope: Scope) -> str:
     server = scope.get("server")
     return str(server[0]) if server else ""
+
+
+async def serve_asgi(guard: ConsentGuard, decision: Decision, scope: Scope, receive: Receive,
+                     send: Send, path: str, cookie_header: str | None) -> None:
+    """Answer an endpoint request: read the body (bounded), store the proof off the event
+    loop, respond."""
+    headers = {name.decode("latin-1").lower(): value.decode("latin-1")
+               for name, value in scope["headers"]}
+    method = scope.get("method", "GET").upper()
+    body, too_large = b"", False
+    if method in ("POST", "DELETE"):
+        read = await _read_body(receive)
+        if read is None:
+            return  # the client went away
+        body, too_large = read
+    response = await record_proof_async(guard, handle(guard, decision, EndpointRequest(
+        method=method, path=path, query=scope.get("query_string", b"").decode("latin-1"),
+        headers=headers, body=body, scheme=scope.get("scheme", "http"),
+        body_too_large=too_large,
+    ), cookie_header=cookie_header))
+    raw = [(n.lower().encode("latin-1"), v.encode("latin-1")) for n, v in response.headers]
+    raw.append((b"content-length", str(len(response.body)).encode()))
+    await send({"type": "http.response.start", "status": response.status, "headers": raw})
+    await send({"type": "http.response.body", "body": response.body})
+
+
+async def _read_body(receive: Receive) -> tuple[bytes, bool] | None:
+    """The request body and whether it was over the bound; ``None`` on a disconnect."""
+    chunks: list[bytes] = []
+    size = 0
+    more = True
+    while more:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY:
+            return b"", True
+        chunks.append(chunk)
+        more = message.get("more_body", False)
+    return b"".join(chunks), False
+
+
+async def record_proof_async(guard: ConsentGuard, response: EndpointResponse) -> EndpointResponse:
+    """:func:`consentguard.endpoint.record_proof` without blocking the event loop.
+
+    A coroutine function ``on_consent`` is awaited; any other runs in a worker thread, so
+    a slow or locked store (SQLite waiting on another writer) stalls this request only.
+    """
+    on_consent = guard.on_consent
+    record = response.record
+    if record is None or on_consent is None:
+        return response
+    try:
+        if _is_async(on_consent):
+            await on_consent(record)
+        else:
+            result = await _in_thread(on_consent, record)
+            if inspect.isawaitable(result):  # a callable object whose __call__ is async
+                await result
+    except Exception:
+        return proof_failed(response)
+    return response
+
+
+def _is_async(function: object) -> bool:
+    return inspect.iscoroutinefunction(function) or inspect.iscoroutinefunction(
+        getattr(function, "__call__", None))  # noqa: B004 - an async __call__ method
+
+
+_T = TypeVar("_T")
+_A = TypeVar("_A")
+
+
+async def _in_thread(function: Callable[[_A], _T], argument: _A) -> _T:
+    """``function(argument)`` in a worker thread.
+
+    anyio when it is installed (Starlette depends on it): it runs under asyncio and trio
+    alike, and shares Starlette's thread limiter; else the standard library's asyncio.
+    """
+    try:
+        from anyio import to_thread
+    except ImportError:
+        import asyncio
+
+        return await asyncio.to_thread(function, argument)
+    return await to_thread.run_sync(function, argument)

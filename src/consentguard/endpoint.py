@@ -1,17 +1,23 @@
-"""The consent endpoint as a pure request → response function, and its two translations.
+"""The consent endpoint as a pure request → response function.
 
-``GET {endpoint}`` answers the state as JSON; ``POST`` records a choice (form or JSON);
-``DELETE`` (or ``POST`` with ``withdraw``) withdraws. The WSGI and ASGI adapters only
-read the body (bounded) and write the :class:`EndpointResponse` back.
+``GET {endpoint}`` answers the state as JSON; ``POST`` records a choice (form, multipart
+form or JSON); ``DELETE`` (or ``POST`` with ``withdraw``) withdraws. :func:`handle` does no
+I/O: the WSGI and ASGI adapters read the body (bounded), store the proof of consent a
+response carries (:func:`record_proof`, or ``asgi.record_proof_async`` off the event
+loop) and write the :class:`EndpointResponse` back.
 """
 
 from __future__ import annotations
 
 import hashlib
+import html
+import inspect
+import io
 import json
 import logging
 import re
-from collections.abc import Mapping
+import weakref
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import TYPE_CHECKING, Any, Literal
@@ -19,17 +25,15 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 from .consent import Consent, consent_to_json
 from .cookies import cookie_pairs
-from .log import ConsentRecord
 from .policy import policy_data
 
 if TYPE_CHECKING:
-    from _typeshed.wsgi import StartResponse, WSGIEnvironment
-
-    from .asgi import Receive, Scope, Send
     from .guard import ConsentGuard, Decision
+    from .log import ConsentRecord
     from .registry import Registry
 
-__all__ = ["MAX_BODY", "EndpointRequest", "EndpointResponse", "handle", "safe_next"]
+__all__ = ["MAX_BODY", "EndpointRequest", "EndpointResponse", "handle", "parse_origins",
+           "record_proof", "safe_next"]
 
 logger = logging.getLogger("consentguard")
 
@@ -64,11 +68,20 @@ class EndpointRequest:
 
 @dataclass(frozen=True)
 class EndpointResponse:
-    """A complete response: status, headers in order, body."""
+    """A complete response: status, headers in order, body.
+
+    :param record: the proof of consent to store (``on_consent``) before this response is
+        sent; ``None`` when there is nothing to record.
+    :param unrecorded: what to send instead when storing ``record`` fails: a 503 without
+        the consent cookie for a choice that accepts something; ``None`` for a refusal or
+        a withdrawal, which is honoured whether it was recorded or not.
+    """
 
     status: int
     headers: list[tuple[str, str]]
     body: bytes = b""
+    record: ConsentRecord | None = None
+    unrecorded: EndpointResponse | None = None
 
 
 def _json_response(status: int, data: Any, extra: list[tuple[str, str]] | None = None,
@@ -147,12 +160,18 @@ def handle(guard: ConsentGuard, decision: Decision, request: EndpointRequest,
            *, cookie_header: str | None) -> EndpointResponse:
     """Answer one request to the consent endpoint (or one of its sub-paths).
 
+    Pure: a choice's proof of consent comes back in :attr:`EndpointResponse.record`, for
+    the adapter to store (:func:`record_proof`) before it sends the response.
+
     :param cookie_header: the ``Cookie`` header as the browser sent it, so a new choice
         can purge every cookie of a now-refused category.
     """
     gpc = request.headers.get("sec-gpc") == "1"
     dnt = request.headers.get("dnt") == "1"
     signal = guard._opts_out(gpc, dnt)  # (records keep GPC alone)
+    https = request.scheme in ("https", "wss")
+    if not https:
+        _warn_untrusted_proxy(guard, request)
     if request.path == GPC_JSON_PATH:
         return _gpc_json(guard, request)
     sub = request.path[len(guard.endpoint or ""):]
@@ -163,7 +182,7 @@ def handle(guard: ConsentGuard, decision: Decision, request: EndpointRequest,
         return _json_response(200, state(guard, decision, gpc=signal), head=method == "HEAD")
     if method not in ("POST", "DELETE"):
         return _error(405, f"method {method} not allowed", [("Allow", ALLOWED_METHODS)])
-    if not _same_origin(request):
+    if not _same_origin(request, guard.trusted_origins):
         return _error(403, "cross-site request refused: consent can only be given on this site")
     if request.body_too_large:
         return _error(413, f"request body over {MAX_BODY} bytes")
@@ -184,20 +203,93 @@ def handle(guard: ConsentGuard, decision: Decision, request: EndpointRequest,
               if name != guard.cookie_name]
     redone = guard.decide("; ".join([*others, f"{guard.cookie_name}={value}"]),
                           host=request.headers.get("host", ""), gpc=gpc, dnt=dnt)
-    headers = [("Set-Cookie", guard.consent_cookie_header(value,
-                                                          accepts_something=bool(accepted)))]
+    headers = [("Set-Cookie", guard.consent_cookie_header(
+        value, accepts_something=bool(accepted), https=https))]
     headers += [("Set-Cookie", h) for h in redone.purge]
+    record = None
     if guard.on_consent is not None and redone.consent is not None:
-        _record(guard, redone.consent, accepted, withdraw=withdraw, gpc=gpc)
+        record = _record(guard, redone.consent, accepted, withdraw=withdraw, gpc=gpc)
     # A DELETE never comes from an HTML form: a script sent it, so it gets JSON, not a 303.
-    if is_json or method == "DELETE" or "application/json" in request.headers.get("accept", ""):
-        return _json_response(200, state(guard, redone, gpc=signal), headers)
-    location = safe_next(_first(form.get("next")))
-    return EndpointResponse(303, [("Location", location), _NO_STORE, *headers])
+    wants_json = (is_json or method == "DELETE"
+                  or "application/json" in request.headers.get("accept", ""))
+    next_path = safe_next(_first(form.get("next")))
+    # Refusing never needs proof: only a choice that accepts something waits for its record.
+    unrecorded = _unrecorded(wants_json, next_path) if record and accepted else None
+    if wants_json:
+        response = _json_response(200, state(guard, redone, gpc=signal), headers)
+        return EndpointResponse(response.status, response.headers, response.body,
+                                record=record, unrecorded=unrecorded)
+    return EndpointResponse(303, [("Location", next_path), _NO_STORE, *headers],
+                            record=record, unrecorded=unrecorded)
+
+
+_NOT_RECORDED = ("your choice could not be recorded, so it was not saved; "
+                 "please try again later")
+
+
+def _unrecorded(wants_json: bool, next_path: str) -> EndpointResponse:
+    """The 503 sent instead of an accepting choice whose proof could not be stored."""
+    if wants_json:
+        return _error(503, _NOT_RECORDED)
+    page = (f"<!doctype html><meta charset=utf-8><title>Choice not saved</title>"
+            f"<p>Your cookie choice could not be recorded, so it was not saved. "
+            f"Please try again later.</p><p><a href=\"{html.escape(next_path)}\">Back</a></p>")
+    return EndpointResponse(503, [("Content-Type", "text/html; charset=utf-8"), _NO_STORE,
+                                  _NOSNIFF], page.encode())
+
+
+def record_proof(guard: ConsentGuard, response: EndpointResponse) -> EndpointResponse:
+    """Store ``response.record`` with ``guard.on_consent``; return what to send.
+
+    That is ``response`` itself, or :attr:`~EndpointResponse.unrecorded` when the
+    callback raised and the choice accepted something. For WSGI and other synchronous
+    servers; ASGI uses :func:`consentguard.asgi.record_proof_async`.
+    """
+    on_consent = guard.on_consent
+    if response.record is None or on_consent is None:
+        return response
+    try:
+        result = on_consent(response.record)
+        if inspect.isawaitable(result):
+            if inspect.iscoroutine(result):
+                result.close()  # never awaited: close it rather than warn
+            raise TypeError("on_consent returned an awaitable: a coroutine function can only "
+                            "record proof under ASGI; give a WSGI app a plain function")
+    except Exception:
+        return proof_failed(response)
+    return response
+
+
+def proof_failed(response: EndpointResponse) -> EndpointResponse:
+    """Log the current exception of ``on_consent``; what to send instead of ``response``."""
+    if response.unrecorded is not None:
+        logger.exception("on_consent callback failed: the choice was not saved (503)")
+        return response.unrecorded
+    logger.exception("on_consent callback failed: the refusal is honoured unrecorded")
+    return response
+
+
+# Guards that have warned of an untrusted TLS proxy (once each, not once per request).
+_warned_proxy: weakref.WeakSet[ConsentGuard] = weakref.WeakSet()
+
+
+def _warn_untrusted_proxy(guard: ConsentGuard, request: EndpointRequest) -> None:
+    if (request.headers.get("x-forwarded-proto", "").lower() != "https"
+            or guard in _warned_proxy):
+        return
+    _warned_proxy.add(guard)
+    logger.warning(
+        "a consent choice came over http with X-Forwarded-Proto: https: a TLS proxy sits in "
+        "front of a server that does not trust its headers, so the consent cookie is not "
+        "Secure and the site's scheme is seen as http. Let the server trust the proxy: "
+        "uvicorn --proxy-headers --forwarded-allow-ips=<proxy ip>, gunicorn "
+        "--forwarded-allow-ips, or werkzeug.middleware.proxy_fix.ProxyFix around a WSGI app.")
 
 
 def _record(guard: ConsentGuard, consent: Consent, accepted: frozenset[str], *, withdraw: bool,
-            gpc: bool) -> None:
+            gpc: bool) -> ConsentRecord:
+    from .log import ConsentRecord  # (not at import: log loads sqlite3)
+
     optional = [c.name for c in guard.registry.categories if not c.required]
     action: Literal["accept_all", "reject_all", "custom", "withdraw"]
     if withdraw:
@@ -208,7 +300,7 @@ def _record(guard: ConsentGuard, consent: Consent, accepted: frozenset[str], *, 
         action = "reject_all"
     else:
         action = "custom"
-    record = ConsentRecord(
+    return ConsentRecord(
         consent_id=consent.id,
         timestamp=consent.issued,
         action=action,
@@ -218,11 +310,6 @@ def _record(guard: ConsentGuard, consent: Consent, accepted: frozenset[str], *, 
         revisions={name: guard.registry.revisions[name] for name in sorted(accepted)},
         gpc=gpc,
     )
-    try:
-        if guard.on_consent is not None:
-            guard.on_consent(record)
-    except Exception:  # a failing log must not lose the visitor's choice
-        logger.exception("on_consent callback failed")
 
 
 def _first(value: Any) -> str | None:
@@ -245,40 +332,126 @@ def _parse_body(request: EndpointRequest) -> tuple[dict[str, Any], bool]:
         return {}, content_type == "application/json" or "json" in request.headers.get(
             "accept", "")
     if content_type == "application/json":
-        try:
-            data = json.loads(request.body.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ValueError(f"invalid JSON body: {exc}") from exc
-        if not isinstance(data, dict):
-            raise ValueError('the JSON body must be an object such as {"accept": ["analytics"]}')
-        accept = data.get("accept", [])
-        if isinstance(accept, str):
-            accept = [accept]
-        if not isinstance(accept, list) or not all(isinstance(a, str) for a in accept):
-            raise ValueError('"accept" must be a list of category names')
-        return {**data, "accept": accept}, True
+        return _parse_json(request.body), True
     if content_type in ("application/x-www-form-urlencoded", ""):
         try:
             text = request.body.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise ValueError("the form body is not UTF-8") from exc
-        fields = parse_qs(text, keep_blank_values=True)
-        accept = [a for value in fields.get("accept", []) for a in value.split(",") if a]
-        return {**fields, "accept": accept}, False
+        return _form_fields(parse_qs(text, keep_blank_values=True)), False
+    if content_type == "multipart/form-data":
+        return _form_fields(_parse_multipart(request)), False
     raise ValueError(f"unsupported media type {content_type!r}: send a form or JSON")
 
 
-def _same_origin(request: EndpointRequest) -> bool:
-    """Refuse a choice made by another site on the visitor's behalf (CSRF)."""
-    fetch_site = request.headers.get("sec-fetch-site")
-    if fetch_site is not None and fetch_site not in ("same-origin", "none"):
-        return False
+def _parse_json(body: bytes) -> dict[str, Any]:
+    try:
+        data = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"invalid JSON body: {exc}") from exc
+    except RecursionError as exc:  # 16 KiB of "[" is deeper than the parser's stack
+        raise ValueError("invalid JSON body: nested too deeply") from exc
+    if not isinstance(data, dict):
+        raise ValueError('the JSON body must be an object such as {"accept": ["analytics"]}')
+    accept = data.get("accept", [])
+    if isinstance(accept, str):
+        accept = [accept]
+    if not isinstance(accept, list) or not all(isinstance(a, str) for a in accept):
+        raise ValueError('"accept" must be a list of category names')
+    return {**data, "accept": accept}
+
+
+def _form_fields(fields: Mapping[str, list[str]]) -> dict[str, Any]:
+    accept = [a for value in fields.get("accept", []) for a in value.split(",") if a]
+    return {**fields, "accept": accept}
+
+
+def _parse_multipart(request: EndpointRequest) -> dict[str, list[str]]:
+    """A ``multipart/form-data`` body's text fields, read by werkzeug's parser (files are
+    ignored: a consent choice has none)."""
+    from werkzeug.exceptions import HTTPException
+    from werkzeug.formparser import FormDataParser
+    from werkzeug.http import parse_options_header
+
+    mimetype, options = parse_options_header(request.headers.get("content-type", ""))
+    if not options.get("boundary"):
+        raise ValueError("the multipart form has no boundary")
+    parser = FormDataParser(max_form_memory_size=MAX_BODY, max_content_length=MAX_BODY,
+                            max_form_parts=100)
+    try:
+        _, form, files = parser.parse(io.BytesIO(request.body), mimetype, len(request.body),
+                                      options)
+        for upload in files.values():
+            upload.close()
+    except (ValueError, HTTPException) as exc:
+        raise ValueError(f"invalid multipart form: {_reason(exc)}") from exc
+    return {key: form.getlist(key) for key in form}
+
+
+def _reason(exc: Exception) -> str:
+    description = getattr(exc, "description", None)
+    return str(description if description else exc)
+
+
+def parse_origins(origins: Iterable[str]) -> frozenset[str]:
+    """Check ``trusted_origins`` (each ``scheme://host[:port]``); their normal forms.
+
+    :raises ValueError: naming the origin and what is wrong with it.
+    """
+    if isinstance(origins, str):
+        raise ValueError("trusted_origins must be a list of origins such as "
+                         f"['https://shop.example.com'], not the string {origins!r}")
+    parsed = set()
+    for origin in origins:
+        if not isinstance(origin, str):
+            raise ValueError(f"trusted origin {origin!r} is not a string")
+        try:
+            parts = urlsplit(origin)
+            parts.port  # noqa: B018 - raises for a port that is not a number
+        except ValueError as exc:
+            raise ValueError(f"invalid trusted origin {origin!r}: {exc}") from exc
+        if parts.scheme not in ("http", "https"):
+            raise ValueError(f"invalid trusted origin {origin!r}: it must start with "
+                             "https:// (or http://), like 'https://shop.example.com'")
+        if not parts.hostname or "@" in parts.netloc:
+            raise ValueError(f"invalid trusted origin {origin!r}: it needs a host, like "
+                             "'https://shop.example.com'")
+        if parts.path or parts.query or parts.fragment or origin.endswith(("?", "#")):
+            raise ValueError(f"invalid trusted origin {origin!r}: an origin is "
+                             "scheme://host[:port], with no path, query or fragment "
+                             "(not even a final '/')")
+        parsed.add(_origin_key(origin))
+    return frozenset(parsed)
+
+
+def _origin_key(origin: str) -> str:
+    """``origin`` lower-cased, without the default port of its scheme."""
+    origin = origin.lower()
+    default = {"http": ":80", "https": ":443"}.get(origin.partition(":")[0])
+    return origin[: -len(default)] if default and origin.endswith(default) else origin
+
+
+def _same_origin(request: EndpointRequest, trusted: frozenset[str] = frozenset()) -> bool:
+    """Refuse a choice made by another site on the visitor's behalf (CSRF), as Go's
+    ``net/http`` CrossOriginProtection does."""
     origin = request.headers.get("origin")
-    if origin is None:
-        return True  # no browser signal at all: a non-browser client, or an old browser
+    fetch_site = request.headers.get("sec-fetch-site")
+    if fetch_site in ("same-origin", "none"):
+        return True  # only browsers send it, and a page cannot forge it: Host may be a proxy's
+    if fetch_site is None:
+        if origin is None:
+            return True  # no browser signal at all: a non-browser client, or an old browser
+        if _origin_matches_host(origin, request):
+            return True
+    return origin is not None and _origin_key(origin) in trusted
+
+
+def _origin_matches_host(origin: str, request: EndpointRequest) -> bool:
     parts = urlsplit(origin)
     if origin == "null" or not parts.netloc:
         return False
+    if parts.scheme == "http" and request.scheme == "https":
+        return False  # a page on plain http (a network attacker's) posting to the https site
     default_port = {"http": "80", "https": "443"}.get(parts.scheme)
     host = request.headers.get("host", "")
     return _strip_port(parts.netloc.lower(), default_port) == _strip_port(
@@ -350,80 +523,3 @@ def is_endpoint_path(guard: ConsentGuard, path: str) -> bool:
             len(path) == len(endpoint) or path[len(endpoint)] == "/"):
         return True
     return bool(guard.gpc_json) and path == GPC_JSON_PATH
-
-
-# -- translations ----------------------------------------------------------------------------
-
-
-def serve_wsgi(guard: ConsentGuard, decision: Decision, environ: WSGIEnvironment,
-               start_response: StartResponse, cookie_header: str | None) -> list[bytes]:
-    """Answer an endpoint request in WSGI."""
-    headers = {key[5:].replace("_", "-").lower(): value for key, value in environ.items()
-               if key.startswith("HTTP_")}
-    if "CONTENT_TYPE" in environ:
-        headers["content-type"] = environ["CONTENT_TYPE"]
-    if "host" not in headers:
-        headers["host"] = environ.get("SERVER_NAME", "")
-    method = environ.get("REQUEST_METHOD", "GET").upper()
-    body, too_large = b"", False
-    if method in ("POST", "DELETE"):
-        try:
-            length = int(environ.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            length = 0
-        if length > MAX_BODY:
-            too_large = True
-        elif length > 0:
-            body = environ["wsgi.input"].read(length)
-        elif environ.get("wsgi.input_terminated") and not environ.get("CONTENT_LENGTH"):
-            # A chunked upload: the server ends the stream, so reading to the end is safe.
-            body = environ["wsgi.input"].read(MAX_BODY + 1)
-            too_large = len(body) > MAX_BODY
-    response = handle(guard, decision, EndpointRequest(
-        method=method, path=environ.get("PATH_INFO", ""), query=environ.get("QUERY_STRING", ""),
-        headers=headers, body=body, scheme=environ.get("wsgi.url_scheme", "http"),
-        body_too_large=too_large,
-    ), cookie_header=cookie_header)
-    status = f"{response.status} {_REASONS.get(response.status, '')}".rstrip()
-    start_response(status, [*response.headers, ("Content-Length", str(len(response.body)))])
-    return [response.body]
-
-
-async def serve_asgi(guard: ConsentGuard, decision: Decision, scope: Scope, receive: Receive,
-                     send: Send, path: str, cookie_header: str | None) -> None:
-    """Answer an endpoint request in ASGI."""
-    headers = {name.decode("latin-1").lower(): value.decode("latin-1")
-               for name, value in scope["headers"]}
-    method = scope.get("method", "GET").upper()
-    body, too_large = b"", False
-    if method in ("POST", "DELETE"):
-        chunks: list[bytes] = []
-        size = 0
-        more = True
-        while more:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > MAX_BODY:
-                too_large = True
-                break
-            chunks.append(chunk)
-            more = message.get("more_body", False)
-        body = b"".join(chunks)
-    response = handle(guard, decision, EndpointRequest(
-        method=method, path=path, query=scope.get("query_string", b"").decode("latin-1"),
-        headers=headers, body=body, scheme=scope.get("scheme", "http"),
-        body_too_large=too_large,
-    ), cookie_header=cookie_header)
-    raw = [(n.lower().encode("latin-1"), v.encode("latin-1")) for n, v in response.headers]
-    raw.append((b"content-length", str(len(response.body)).encode()))
-    await send({"type": "http.response.start", "status": response.status, "headers": raw})
-    await send({"type": "http.response.body", "body": response.body})
-
-
-_REASONS = {200: "OK", 303: "See Other", 304: "Not Modified", 400: "Bad Request",
-            403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
-            413: "Content Too Large", 415: "Unsupported Media Type"}
-

@@ -38,7 +38,7 @@ _OPTIONS = (
     "unknown", "mode", "endpoint", "cookie_name", "max_age", "refusal_max_age",
     "on_violation", "on_consent", "gpc_categories", "gpc_overrides_consent", "honor_dnt",
     "gpc_json", "cache_control", "cookie_secure", "cookie_samesite", "cookie_domain",
-    "cookie_path",
+    "cookie_path", "trusted_origins",
 )
 
 

@@ -36,6 +36,7 @@ from .cookies import (
     purge_domains,
     set_cookie_name,
 )
+from .endpoint import parse_origins
 from .exceptions import UndeclaredCookieError
 from .registry import Registry
 
@@ -139,10 +140,16 @@ class ConsentGuard:
         the site honours GPC; a date string (``"2026-04-20"``) adds it as ``lastUpdate``.
     :param cache_control: add ``Cache-Control: private`` to responses carrying a cookie
         that only consent allowed, or purge headers (default true).
-    :param cookie_secure: the consent cookie's ``Secure`` flag (default true).
+    :param cookie_secure: the consent cookie's ``Secure`` flag: ``"auto"`` (default) sets
+        it exactly on https requests, so plain-http development and test clients keep the
+        cookie; ``True`` or ``False`` force it. A ``__Host-``/``__Secure-`` name is always
+        ``Secure`` under ``"auto"`` (browsers require it).
     :param cookie_samesite: the consent cookie's ``SameSite`` (default ``"Lax"``).
     :param cookie_domain: the consent cookie's ``Domain`` (default host-only).
     :param cookie_path: the consent cookie's ``Path`` (default ``"/"``).
+    :param trusted_origins: origins (``"https://shop.example.com"``) whose consent POSTs
+        the endpoint accepts even when they look cross-origin, e.g. when a proxy rewrites
+        ``Host`` and the browser sends no ``Sec-Fetch-Site``.
     :param clock: returns the current Unix time; replace it in tests.
     :param cache_size: how many distinct ``Cookie`` headers (returning visitors) and
         consent values one process remembers, decided and verified (default 4,096). A
@@ -168,10 +175,11 @@ class ConsentGuard:
         honor_dnt: bool = False,
         gpc_json: bool | str = False,
         cache_control: bool = True,
-        cookie_secure: bool = True,
+        cookie_secure: bool | Literal["auto"] = "auto",
         cookie_samesite: Literal["Lax", "Strict", "None"] = "Lax",
         cookie_domain: str | None = None,
         cookie_path: str = "/",
+        trusted_origins: Iterable[str] = (),
         clock: Callable[[], float] = time.time,
         cache_size: int = DEFAULT_CACHE_SIZE,
     ) -> None:
@@ -185,6 +193,8 @@ class ConsentGuard:
             raise ValueError(f"endpoint must be a path such as '/_consent', not {endpoint!r}")
         if cookie_samesite not in ("Lax", "Strict", "None"):
             raise ValueError("cookie_samesite must be 'Lax', 'Strict' or 'None'")
+        if cookie_secure not in (True, False, "auto"):
+            raise ValueError(f"cookie_secure must be 'auto', True or False, not {cookie_secure!r}")
         _check_cache_size(cache_size)
         self.registry = registry
         self.unknown: Unknown = unknown
@@ -202,6 +212,7 @@ class ConsentGuard:
         self.cookie_samesite = cookie_samesite
         self.cookie_domain = cookie_domain
         self.cookie_path = cookie_path
+        self.trusted_origins = parse_origins(trusted_origins)
         self.clock = clock
         self.codec = ConsentCodec(
             registry, secret_key, max_age=max_age, refusal_max_age=refusal_max_age, clock=clock,
@@ -288,13 +299,21 @@ class ConsentGuard:
         """The :class:`Consent` in a cookie value; ``None`` if missing, forged or expired."""
         return self.codec.decode(value)
 
-    def consent_cookie_header(self, value: str, *, accepts_something: bool) -> str:
-        """The ``Set-Cookie`` value that stores a consent cookie ``value``."""
+    def consent_cookie_header(self, value: str, *, accepts_something: bool,
+                              https: bool = True) -> str:
+        """The ``Set-Cookie`` value that stores a consent cookie ``value``.
+
+        :param https: whether the request came over https (``Secure`` under
+            ``cookie_secure="auto"``).
+        """
+        secure = self.cookie_secure
+        if secure == "auto":
+            secure = https or self.cookie_name.startswith(("__Host-", "__Secure-"))
         return dump_cookie(
             self.cookie_name, value,
             max_age=self.codec.lifetime(accepts_something),
             path=self.cookie_path, domain=self.cookie_domain,
-            secure=self.cookie_secure, httponly=True, samesite=self.cookie_samesite,
+            secure=secure, httponly=True, samesite=self.cookie_samesite,
         )
 
     # -- the per-request decision -------------------------------------------------------------

@@ -8,15 +8,16 @@ legacy ``write()`` callable is the server's own.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from http import HTTPStatus
 from typing import TYPE_CHECKING
 
-from .endpoint import is_endpoint_path, serve_wsgi
+from .endpoint import MAX_BODY, EndpointRequest, handle, is_endpoint_path, record_proof
 
 if TYPE_CHECKING:
     from _typeshed import OptExcInfo
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
-    from .guard import ConsentGuard
+    from .guard import ConsentGuard, Decision
 
 __all__ = ["ENVIRON_CONSENT", "ENVIRON_DECISION", "WSGIConsentMiddleware"]
 
@@ -67,3 +68,43 @@ class WSGIConsentMiddleware:
             return start_response(status, filtered, exc_info)
 
         return self.app(environ, guarded_start_response)  # untouched: close() still runs
+
+
+def serve_wsgi(guard: ConsentGuard, decision: Decision, environ: WSGIEnvironment,
+               start_response: StartResponse, cookie_header: str | None) -> list[bytes]:
+    """Answer an endpoint request: read the body (bounded), store the proof, respond."""
+    headers = {key[5:].replace("_", "-").lower(): value for key, value in environ.items()
+               if key.startswith("HTTP_")}
+    if "CONTENT_TYPE" in environ:
+        headers["content-type"] = environ["CONTENT_TYPE"]
+    if "host" not in headers:
+        headers["host"] = environ.get("SERVER_NAME", "")
+    method = environ.get("REQUEST_METHOD", "GET").upper()
+    body, too_large = b"", False
+    if method in ("POST", "DELETE"):
+        body, too_large = _read_body(environ)
+    response = record_proof(guard, handle(guard, decision, EndpointRequest(
+        method=method, path=environ.get("PATH_INFO", ""), query=environ.get("QUERY_STRING", ""),
+        headers=headers, body=body, scheme=environ.get("wsgi.url_scheme", "http"),
+        body_too_large=too_large,
+    ), cookie_header=cookie_header))
+    start_response(f"{response.status} {HTTPStatus(response.status).phrase}",
+                   [*response.headers, ("Content-Length", str(len(response.body)))])
+    return [response.body]
+
+
+def _read_body(environ: WSGIEnvironment) -> tuple[bytes, bool]:
+    """The request body and whether it was over :data:`~consentguard.endpoint.MAX_BODY`."""
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length > MAX_BODY:
+        return b"", True
+    if length > 0:
+        return environ["wsgi.input"].read(length), False
+    if environ.get("wsgi.input_terminated") and not environ.get("CONTENT_LENGTH"):
+        # A chunked upload: the server ends the stream, so reading to the end is safe.
+        body: bytes = environ["wsgi.input"].read(MAX_BODY + 1)
+        return body, len(body) > MAX_BODY
+    return b"", False
