@@ -6,6 +6,10 @@ modules themselves.
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
 
 from consentguard import Category, ConsentGuard, Cookie, Registry
@@ -76,3 +80,34 @@ def clock() -> FrozenClock:
 def guard(registry: Registry, clock: FrozenClock) -> ConsentGuard:
     """A guard over :func:`registry` with the fixed :data:`SECRET` and the frozen clock."""
     return ConsentGuard(registry, secret_key=SECRET, clock=clock)
+
+
+#: A small Django project (``startproject``'s layout): tests/djangoproject/cgsite.
+DJANGO_PROJECT = Path(__file__).resolve().parent / "djangoproject"
+
+
+@pytest.fixture(scope="session")
+def django_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Django set up once for the process with the test project's settings, its SQLite
+    database migrated in a temporary folder (yielded). Tests change settings only with
+    ``override_settings``, so nothing leaks between them; other modules never see Django.
+    """
+    pytest.importorskip("django")
+    import django
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.test.utils import setup_test_environment
+
+    if str(DJANGO_PROJECT) not in sys.path:
+        sys.path.insert(0, str(DJANGO_PROJECT))
+    database = tmp_path_factory.mktemp("django") / "db.sqlite3"
+    if not settings.configured:
+        from cgsite import settings as site
+
+        values = {name: getattr(site, name) for name in dir(site) if name.isupper()}
+        values["DATABASES"] = {"default": {**site.DATABASES["default"], "NAME": database}}
+        settings.configure(**values)
+        django.setup()
+        setup_test_environment()
+        call_command("migrate", verbosity=0)
+    yield Path(settings.DATABASES["default"]["NAME"])

@@ -1,0 +1,163 @@
+"""``ConsentMiddleware``: the guard as a Django middleware, sync and async.
+
+It must come first in ``MIDDLEWARE`` (outermost): it rewrites the request's ``Cookie``
+header before anything reads it, serves the consent endpoint, and filters the cookies of
+every response, whichever middleware or view set them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
+
+from ..asgi import record_proof_async
+from ..endpoint import (
+    MAX_BODY,
+    EndpointRequest,
+    EndpointResponse,
+    handle,
+    is_endpoint_path,
+    record_proof,
+)
+from ..wsgi import ENVIRON_DECISION
+from .conf import get_guard
+from .response import add_set_cookie, filter_response
+
+if TYPE_CHECKING:
+    from ..guard import ConsentGuard, Decision
+
+__all__ = ["ConsentMiddleware"]
+
+GetResponse = Callable[[HttpRequest], Any]
+
+
+class ConsentMiddleware:
+    """Enforce the project's guard (``settings.CONSENTGUARD``) on every request.
+
+    Views get ``request.consent`` (the visitor's :class:`~consentguard.Consent`, or
+    ``None`` before any choice) and ``request.consent_decision`` (a
+    :class:`~consentguard.Decision`: ``.allows("analytics")``), under WSGI and ASGI alike.
+    When an outer consentguard adapter (``guard.wsgi(...)``, ``guard.asgi(...)``, an audit)
+    already enforces the request, the middleware only passes its decision on.
+
+    :param get_response: the next middleware or the view (Django passes it).
+    :raises ImproperlyConfigured: at start-up, when the settings do not make a guard.
+    """
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response: GetResponse) -> None:
+        self.get_response = get_response
+        self.is_async = iscoroutinefunction(get_response)
+        if self.is_async:
+            markcoroutinefunction(self)
+        get_guard()  # a wrong setting fails at start-up, not on the first request
+
+    def __call__(self, request: HttpRequest) -> Any:
+        if self.is_async:
+            return self.__acall__(request)
+        outer = _outer_decision(request)
+        if outer is not None:
+            return self.get_response(request)
+        guard = get_guard()
+        cookie = request.META.get("HTTP_COOKIE")
+        decision = _decide(guard, request, cookie)
+        if is_endpoint_path(guard, request.path_info):
+            return _to_django(record_proof(guard, _endpoint(guard, decision, request, cookie)))
+        response: HttpResponseBase = self.get_response(request)
+        filter_response(decision, response)
+        return response
+
+    async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
+        outer = _outer_decision(request)
+        if outer is not None:
+            response: HttpResponseBase = await self.get_response(request)
+            return response
+        guard = get_guard()
+        cookie = request.META.get("HTTP_COOKIE")
+        decision = _decide(guard, request, cookie)
+        if is_endpoint_path(guard, request.path_info):
+            answer = _endpoint(guard, decision, request, cookie)
+            return _to_django(await record_proof_async(guard, answer))
+        response = await self.get_response(request)
+        filter_response(decision, response)
+        return response
+
+
+def _outer_decision(request: HttpRequest) -> Decision | None:
+    """The decision of a consentguard adapter wrapping the whole Django app, if any."""
+    decision: Decision | None = request.META.get(ENVIRON_DECISION)
+    if decision is None:
+        scope = getattr(request, "scope", None)  # ASGIRequest
+        state = scope.get("state") if isinstance(scope, dict) else None
+        decision = state.get("consent_decision") if isinstance(state, dict) else None
+    if decision is not None:
+        request.consent = decision.consent  # type: ignore[attr-defined]
+        request.consent_decision = decision  # type: ignore[attr-defined]
+    return decision
+
+
+def _decide(guard: ConsentGuard, request: HttpRequest, cookie: str | None) -> Decision:
+    meta = request.META
+    decision = guard.decide(
+        cookie,
+        host=meta.get("HTTP_HOST") or meta.get("SERVER_NAME", ""),
+        gpc=meta.get("HTTP_SEC_GPC") == "1",
+        dnt=meta.get("HTTP_DNT") == "1",
+        path=request.path_info,
+    )
+    if decision.cookie_changed:
+        if decision.cookie_header is None:
+            meta.pop("HTTP_COOKIE", None)
+        else:
+            meta["HTTP_COOKIE"] = decision.cookie_header
+        # request.COOKIES is parsed from META once and cached: make it read the new header.
+        request.__dict__.pop("COOKIES", None)
+    request.consent = decision.consent  # type: ignore[attr-defined]
+    request.consent_decision = decision  # type: ignore[attr-defined]
+    return decision
+
+
+def _endpoint(guard: ConsentGuard, decision: Decision, request: HttpRequest,
+              cookie: str | None) -> EndpointResponse:
+    """Answer a request to the consent endpoint (``cookie``: as the browser sent it)."""
+    meta = request.META
+    headers = {key[5:].replace("_", "-").lower(): value for key, value in meta.items()
+               if key.startswith("HTTP_") and isinstance(value, str)}
+    if meta.get("CONTENT_TYPE"):
+        headers["content-type"] = meta["CONTENT_TYPE"]
+    headers.setdefault("host", meta.get("SERVER_NAME", ""))
+    method = (request.method or "GET").upper()
+    body, too_large = b"", False
+    if method in ("POST", "DELETE"):
+        try:
+            length = int(meta.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > MAX_BODY:
+            too_large = True
+        else:
+            body = request.read(MAX_BODY + 1)
+            too_large = len(body) > MAX_BODY
+    return handle(guard, decision, EndpointRequest(
+        method=method, path=request.path_info, query=meta.get("QUERY_STRING", ""),
+        headers=headers, body=b"" if too_large else body, scheme=request.scheme or "http",
+        body_too_large=too_large,
+    ), cookie_header=cookie)
+
+
+def _to_django(answer: EndpointResponse) -> HttpResponse:
+    response = HttpResponse(answer.body, status=answer.status)
+    del response["Content-Type"]  # the endpoint's own, or none (a 303)
+    for name, value in answer.headers:
+        if name.lower() == "set-cookie":
+            add_set_cookie(response, value)
+        else:
+            response[name] = value
+    response["Content-Length"] = str(len(answer.body))
+    return response
+

@@ -1,0 +1,435 @@
+"""consentguard.django: the middleware, the endpoint, templates and settings, through
+Django's test clients (sync ``Client`` and ``AsyncClient``) on the test project in
+tests/djangoproject (its registry: essential sessionid/csrftoken/messages/django_language,
+functional theme, analytics _ga on .demo.test, marketing _fbp).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+pytest.importorskip("django")
+
+from asgiref.sync import async_to_sync
+from django.core.exceptions import ImproperlyConfigured
+from django.http import HttpRequest, HttpResponse
+from django.test import AsyncClient, Client, RequestFactory, override_settings
+from django.urls import clear_script_prefix, set_script_prefix
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+
+from consentguard import ConsentGuard
+from consentguard.django import ConsentMiddleware, get_guard
+from consentguard.django.response import SetCookieLine, filter_response
+
+pytestmark = pytest.mark.usefixtures("django_site")
+
+HOST = "www.demo.test"
+ESSENTIAL = {"sessionid", "csrftoken"}
+OPTIONAL = {"_ga", "theme", "_fbp", "tracker"}
+
+
+class HostAsyncClient(AsyncClient):
+    """AsyncClient sends ``Host: testserver`` besides the one given: keep the given one,
+    as a real ASGI server sends one."""
+
+    async def request(self, **request: Any) -> Any:
+        headers = request.get("headers", [])
+        if sum(name == b"host" for name, _ in headers) > 1:
+            request["headers"] = [h for h in headers if h != (b"host", b"testserver")]
+        return await super().request(**request)
+
+
+class Visitor:
+    """A Django test client, sync or async, on ``www.demo.test``; ``prefix`` picks the
+    project's sync or async views."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self.client: Client | AsyncClient = Client() if kind == "sync" else HostAsyncClient()
+        self.prefix = "" if kind == "sync" else "/async"
+
+    def __call__(self, method: str, path: str, **kwargs: Any) -> Any:  # a test response
+        call = getattr(self.client, method)
+        kwargs["headers"] = {"host": HOST, **kwargs.get("headers", {})}
+        return call(path, **kwargs) if self.kind == "sync" else async_to_sync(call)(path, **kwargs)
+
+    def give(self, *accepted: str) -> None:
+        self.client.cookies["cg_consent"] = get_guard().encode_consent(accepted)
+
+
+@pytest.fixture(params=["sync", "async"])
+def visitor(request: pytest.FixtureRequest) -> Visitor:
+    return Visitor(request.param)
+
+
+def lines(response: Any) -> list[str]:
+    """Every Set-Cookie line the handlers send for ``response``."""
+    return [morsel.output(header="").strip() for morsel in response.cookies.values()]
+
+
+def names(response: Any) -> set[str]:
+    return {line.split("=", 1)[0] for line in lines(response)}
+
+
+def deletions(response: Any, name: str) -> set[str | None]:
+    """The domains (None: host-only) ``response`` deletes ``name`` on."""
+    found: set[str | None] = set()
+    for line in lines(response):
+        pair, *attributes = [part.strip() for part in line.split(";")]
+        if pair != f"{name}=":
+            continue
+        attrs = {a.split("=", 1)[0].lower(): a.partition("=")[2] for a in attributes}
+        assert attrs.get("max-age") == "0", line
+        found.add(attrs.get("domain"))
+    return found
+
+
+# -- enforcement ------------------------------------------------------------------------------
+
+
+def test_refused_set_cookies_are_removed(visitor: Visitor) -> None:
+    response = visitor("get", f"{visitor.prefix}/")
+    assert response.status_code == 200
+    assert not names(response) & OPTIONAL, lines(response)
+    if visitor.kind == "sync":  # the sync page also uses the session and a CSRF token
+        assert names(response) == ESSENTIAL
+
+
+def test_accepted_cookies_pass_with_their_attributes(visitor: Visitor) -> None:
+    visitor.give("analytics")
+    response = visitor("get", f"{visitor.prefix}/")
+    assert "_ga" in response.cookies and "theme" not in response.cookies
+    assert response.cookies["_ga"]["domain"] == ".demo.test"
+    assert response.cookies["_ga"]["httponly"] is True
+    assert "private" in response.headers["Cache-Control"]  # consent-dependent: not shared
+
+
+def test_refused_request_cookies_are_hidden_and_purged_on_every_domain(visitor: Visitor) -> None:
+    for name in ("_ga", "theme", "sessionid"):
+        visitor.client.cookies[name] = "old"
+    response = visitor("get", f"{visitor.prefix}/seen/")
+    seen = response.json()
+    assert seen["cookies"] == {"sessionid": "old"}
+    assert seen["header"] == "sessionid=old"
+    assert seen["analytics"] is False and seen["consent"] is False
+    # One Django cookie name, several Set-Cookie lines: host-only and each parent domain.
+    assert deletions(response, "_ga") == {None, "demo.test", "www.demo.test"}
+    assert deletions(response, "theme") == {None, "demo.test", "www.demo.test"}
+    assert deletions(response, "sessionid") == set()
+    assert "private" in response.headers["Cache-Control"]
+
+
+def test_views_see_accepted_cookies_and_the_decision(visitor: Visitor) -> None:
+    visitor.give("analytics")
+    visitor.client.cookies["_ga"] = "GA1"
+    visitor.client.cookies["_fbp"] = "fb"
+    seen = visitor("get", f"{visitor.prefix}/seen/").json()
+    assert set(seen["cookies"]) == {"cg_consent", "_ga"}
+    assert seen["consent"] is True and seen["analytics"] is True
+    assert seen["accepted"] == ["analytics", "essential"]
+
+
+def test_request_cookies_cached_before_the_middleware_are_refreshed() -> None:
+    # request.COOKIES is parsed once and cached: the view must see the filtered header.
+    request = RequestFactory().get("/", HTTP_COOKIE="_ga=1; sessionid=s", HTTP_HOST=HOST)
+    assert request.COOKIES == {"_ga": "1", "sessionid": "s"}
+    seen: dict[str, str] = {}
+
+    def view(request: HttpRequest) -> HttpResponse:
+        seen.update(request.COOKIES)
+        return HttpResponse()
+
+    ConsentMiddleware(view)(request)
+    assert seen == {"sessionid": "s"}
+
+
+def test_a_raw_set_cookie_header_is_filtered_too() -> None:
+    def view(request: HttpRequest) -> HttpResponse:
+        response = HttpResponse()
+        response.headers["Set-Cookie"] = "_fbp=1; Path=/"
+        return response
+
+    response = ConsentMiddleware(view)(RequestFactory().get("/", HTTP_HOST=HOST))
+    assert "Set-Cookie" not in response.headers
+
+
+def test_report_only_changes_nothing(visitor: Visitor) -> None:
+    with override_settings(CONSENTGUARD={**settings_value(), "MODE": "report-only"}):
+        response = visitor("get", f"{visitor.prefix}/")
+    assert names(response) >= OPTIONAL
+
+
+# -- the consent endpoint ---------------------------------------------------------------------
+
+
+def test_endpoint_state(visitor: Visitor) -> None:
+    response = visitor("get", "/_consent")
+    assert response.status_code == 200 and response["Cache-Control"] == "no-store"
+    state = response.json()
+    assert [c["name"] for c in state["categories"]] == [
+        "essential", "functional", "analytics", "marketing"]
+    assert state["consent"] is None and state["needs_consent"] is True
+
+
+def test_form_post_records_the_choice_and_redirects(visitor: Visitor) -> None:
+    response = visitor("post", "/_consent", data="accept=analytics&next=/seen/",
+                       content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 303 and response["Location"] == "/seen/"
+    assert "cg_consent" in response.cookies
+    assert response.cookies["cg_consent"]["httponly"] is True
+    assert visitor("get", "/seen/").json()["analytics"] is True
+
+
+def test_json_post_answers_the_new_state(visitor: Visitor) -> None:
+    response = visitor("post", "/_consent", data={"accept": ["analytics"]},
+                       content_type="application/json")
+    assert response.status_code == 200
+    accepted = {c["name"] for c in response.json()["categories"] if c["accepted"]}
+    assert accepted == {"essential", "analytics"}
+
+
+def test_multipart_post(visitor: Visitor) -> None:
+    # The test client posts a dict as multipart/form-data, as a browser form may.
+    response = visitor("post", "/_consent", data={"accept": ["analytics"], "next": "/seen/"})
+    assert response.status_code == 303 and response["Location"] == "/seen/"
+    assert visitor("get", "/seen/").json()["analytics"] is True
+
+
+@pytest.mark.parametrize("method, kwargs, status", [
+    pytest.param("delete", {}, 200, id="delete"),
+    pytest.param("post", {"data": "withdraw=1&next=/", "content_type":
+                          "application/x-www-form-urlencoded"}, 303, id="post-withdraw"),
+])
+def test_withdrawal_purges_what_is_now_refused(visitor: Visitor, method: str,
+                                               kwargs: dict[str, Any], status: int) -> None:
+    visitor.give("analytics")
+    visitor.client.cookies["_ga"] = "GA1"
+    response = visitor(method, "/_consent", **kwargs)
+    assert response.status_code == status
+    assert deletions(response, "_ga") == {None, "demo.test", "www.demo.test"}
+    assert response.cookies["cg_consent"].value  # a fresh refusal, not a deletion
+    assert visitor("get", "/seen/").json()["analytics"] is False
+
+
+def test_each_choice_is_recorded_as_proof(visitor: Visitor) -> None:
+    records: list[Any] = []
+    with override_settings(CONSENTGUARD={**settings_value(), "ON_CONSENT": records.append}):
+        response = visitor("post", "/_consent", data={"accept": ["analytics"]},
+                           content_type="application/json")
+    assert response.status_code == 200
+    [record] = records
+    assert record.accepted == ("analytics",) and record.action == "custom"
+
+
+def test_an_accepting_choice_that_cannot_be_recorded_is_not_stored(visitor: Visitor) -> None:
+    def broken(record: Any) -> None:
+        raise OSError("the proof store is down")
+
+    with override_settings(CONSENTGUARD={**settings_value(), "ON_CONSENT": broken}):
+        accepting = visitor("post", "/_consent", data="accept=analytics&next=/",
+                            content_type="application/x-www-form-urlencoded")
+        refusing = visitor("post", "/_consent", data="next=/",
+                           content_type="application/x-www-form-urlencoded")
+    assert accepting.status_code == 503 and not accepting.cookies
+    assert refusing.status_code == 303 and "cg_consent" in refusing.cookies
+
+
+@pytest.mark.parametrize("headers", [
+    pytest.param({"sec-fetch-site": "cross-site"}, id="sec-fetch-site"),
+    pytest.param({"origin": "https://evil.example"}, id="origin"),
+])
+def test_cross_site_choice_is_refused(visitor: Visitor, headers: dict[str, str]) -> None:
+    response = visitor("post", "/_consent", data="accept=*",
+                       content_type="application/x-www-form-urlencoded", headers=headers)
+    assert response.status_code == 403
+    assert not response.cookies
+
+
+@pytest.mark.parametrize("next_url", ["//evil.example/", "https://evil.example/", "/\\evil"])
+def test_unsafe_next_goes_home(visitor: Visitor, next_url: str) -> None:
+    response = visitor("post", "/_consent", data={"next": next_url},
+                       content_type="application/json", headers={"accept": "text/html"})
+    assert response.status_code == 200  # JSON answers JSON
+    response = visitor("post", "/_consent", data=f"next={next_url}",
+                       content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 303 and response["Location"] == "/"
+
+
+def test_endpoint_under_a_script_prefix() -> None:
+    client = Client(headers={"host": HOST})
+    response = client.get("/_consent", SCRIPT_NAME="/app")
+    assert response.status_code == 200 and response.json()["consent"] is None
+
+
+def test_banner_js_is_served(visitor: Visitor) -> None:
+    response = visitor("get", "/_consent/banner.js")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/javascript")
+
+
+# -- templates --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("accepted, shown", [
+    pytest.param((), ["analytics off", "refused", "asks"], id="no-choice"),
+    pytest.param(("analytics",), ["analytics on", "accepted", "decided"], id="analytics"),
+    pytest.param(("marketing",), ["analytics off", "refused", "decided"], id="other"),
+])
+def test_templates_read_the_decision(visitor: Visitor, accepted: tuple[str, ...],
+                                     shown: list[str]) -> None:
+    if accepted:
+        visitor.give(*accepted)
+    page = visitor("get", f"{visitor.prefix}/").content.decode()
+    for text in shown:
+        assert f">{text}<" in page
+
+
+def test_banner_tag_has_the_policy_url_and_the_script_prefix() -> None:
+    page = Client(headers={"host": HOST}).get("/").content.decode()
+    assert 'data-policy-url="/cookies/"' in page
+    assert '<script src="/_consent/banner.js?v=' in page
+    from django.template import Context, Template
+
+    set_script_prefix("/app/")
+    try:
+        tag = Template('{% load consentguard %}{% consentguard_banner policy_url="/p" %}'
+                       ).render(Context())
+    finally:
+        clear_script_prefix()
+    assert tag.startswith('<script src="/app/_consent/banner.js?v=')
+    assert 'data-policy-url="/p"' in tag
+
+
+# -- settings ---------------------------------------------------------------------------------
+
+
+def settings_value() -> dict[str, Any]:
+    from django.conf import settings
+
+    value: dict[str, Any] = settings.CONSENTGUARD
+    return value
+
+
+def test_secret_defaults_to_secret_key_and_fallbacks_keep_consents_valid() -> None:
+    from django.conf import settings
+
+    old = settings.SECRET_KEY
+    value = ConsentGuard(get_guard().registry, old).encode_consent(["analytics"])
+    assert get_guard().decode_consent(value) is not None
+    with override_settings(SECRET_KEY="a-new-key-after-rotation-0123456789",
+                           SECRET_KEY_FALLBACKS=[old]):
+        assert get_guard().decode_consent(value) is not None
+        new_value = get_guard().encode_consent(["analytics"])
+    with override_settings(SECRET_KEY="a-new-key-after-rotation-0123456789"):
+        assert get_guard().decode_consent(value) is None  # no fallback: no longer valid
+        assert get_guard().decode_consent(new_value) is not None
+    with override_settings(CONSENTGUARD={**settings_value(), "SECRET_KEY": "own"}):
+        assert get_guard().decode_consent(value) is None
+
+
+def test_options_are_upper_case_keys(visitor: Visitor) -> None:
+    with override_settings(CONSENTGUARD={**settings_value(), "UNKNOWN": "allow"}):
+        response = visitor("get", f"{visitor.prefix}/")
+    assert "tracker" in names(response) and "_ga" not in names(response)
+
+
+@pytest.mark.parametrize("value, message", [
+    pytest.param(None, "needs settings.CONSENTGUARD", id="missing"),
+    pytest.param({"REGISTRY": "nowhere.toml"}, "does not load", id="no-file"),
+    pytest.param({}, 'no "REGISTRY"', id="no-registry"),
+    pytest.param({"REGISTRY": "x", "UNKNWON": "allow"}, "unknown key(s) 'UNKNWON'", id="typo"),
+    pytest.param({"unknown": "allow"}, "unknown key(s) 'unknown'", id="lower-case"),
+    pytest.param({"UNKNOWN": "sometimes"}, "unknown must be", id="bad-value"),
+])
+def test_wrong_settings_fail_at_start_up(value: dict[str, Any] | None, message: str) -> None:
+    if value is not None and value.get("REGISTRY") != "nowhere.toml" and value:
+        value = {"REGISTRY": settings_value()["REGISTRY"], **{
+            k: v for k, v in value.items() if k != "REGISTRY"}}
+    with override_settings(CONSENTGUARD=value), pytest.raises(ImproperlyConfigured) as caught:
+        ConsentMiddleware(lambda request: HttpResponse())
+    assert message in str(caught.value)
+
+
+# -- the admin, with only essential cookies ---------------------------------------------------
+
+
+@pytest.fixture
+def admin_user(django_site: Any) -> Iterator[str]:
+    from django.contrib.auth.models import User
+
+    User.objects.create_superuser("admin", "admin@example.com", "pw-0123456789")
+    yield "admin"
+    User.objects.filter(username="admin").delete()
+
+
+def test_admin_login_works_with_only_essential_cookies(admin_user: str) -> None:
+    client = Client(enforce_csrf_checks=True, headers={"host": HOST})
+    form = client.get("/admin/login/?next=/admin/")
+    assert form.status_code == 200 and set(form.cookies) == {"csrftoken"}
+    token = client.cookies["csrftoken"].value
+    response = client.post("/admin/login/?next=/admin/", {
+        "username": admin_user, "password": "pw-0123456789", "csrfmiddlewaretoken": token,
+        "next": "/admin/"})
+    assert response.status_code == 302 and response["Location"] == "/admin/"
+    assert "sessionid" in response.cookies
+    assert client.get("/admin/").status_code == 200
+
+
+# -- the response filter, as a property -------------------------------------------------------
+
+_names = st.sampled_from(["sessionid", "csrftoken", "theme", "_ga", "_fbp", "tracker"])
+_raw_names = st.one_of(_names, st.just("x y"), st.just(""))
+_lifetimes = st.sampled_from([None, 0, 3600])
+
+
+@hypothesis_settings(max_examples=60, deadline=None)
+@given(cookies=st.lists(st.tuples(_names, _lifetimes, st.booleans()), max_size=6),
+       raw=st.one_of(st.none(), st.tuples(_raw_names, _lifetimes)),
+       sent=st.lists(_names, max_size=4),
+       accepted=st.lists(st.sampled_from(["functional", "analytics", "marketing"])))
+def test_no_refused_cookie_is_ever_sent(cookies: list[tuple[str, int | None, bool]],
+                                        raw: tuple[str, int | None] | None, sent: list[str],
+                                        accepted: list[str]) -> None:
+    guard = get_guard()
+    pairs = [f"{name}=v" for name in sent]
+    pairs.append(f"cg_consent={guard.encode_consent(accepted)}")
+    decision = guard.decide("; ".join(pairs), host=HOST)
+    response = HttpResponse()
+    for name, max_age, on_parent in cookies:
+        response.set_cookie(name, "v", max_age=max_age,
+                            domain=".demo.test" if on_parent else None)
+    if raw is not None:
+        response.headers["Set-Cookie"] = f"{raw[0]}=v" + (
+            f"; Max-Age={raw[1]}" if raw[1] is not None else "")
+    filter_response(decision, response)
+    out = [m.output(header="").strip() for m in response.cookies.values()]
+    if "Set-Cookie" in response.headers:
+        out.append(response.headers["Set-Cookie"])
+    for line in out:
+        entry = guard.registry.match(line.split("=", 1)[0])
+        deletion = "Max-Age=0" in line
+        assert deletion or (entry is not None and entry.category in decision.accepted), line
+    # What the app set and may keep is still there.
+    for name, _, _ in cookies:
+        entry = guard.registry.match(name)
+        if entry is not None and entry.category in decision.accepted:
+            assert any(line.startswith(f"{name}=v") for line in out), (name, out)
+    # Every refused declared cookie the browser sent is deleted, whatever the app set.
+    for name in sent:
+        entry = guard.registry.match(name)
+        if entry is not None and entry.category not in decision.accepted:
+            assert any(line.startswith(f"{name}=;") and "Max-Age=0" in line for line in out)
+
+
+def test_set_cookie_line_reads_its_attributes() -> None:
+    morsel = SetCookieLine("_ga=; Domain=demo.test; Max-Age=0; Path=/; HttpOnly")
+    assert (morsel.key, morsel.value) == ("_ga", "")
+    assert morsel["domain"] == "demo.test" and morsel["max-age"] == "0"
+    assert morsel["httponly"] is True
+    assert morsel.output(header="") == " _ga=; Domain=demo.test; Max-Age=0; Path=/; HttpOnly"
+
