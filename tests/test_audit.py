@@ -28,65 +28,12 @@ from consentguard.audit import (
 
 AUDITAPPS = Path(__file__).parent / "auditapps"
 
-REGISTRY_TOML = """
-[categories.essential]
-required = true
-[categories.functional]
-[categories.analytics]
-[categories.marketing]
-
-[[cookies]]
-name = "session_id"
-category = "essential"
-duration = "session"
-
-[[cookies]]
-name = "_ga"
-category = "analytics"
-duration = "1 day"
-
-[[cookies]]
-name = "_fbp"
-category = "marketing"
-duration = "3 months"
-
-[[cookies]]
-name = "prefs"
-category = "functional"
-duration = "1 year"
-
-[[cookies]]
-name = "never_set"
-category = "analytics"
-duration = "1 year"
-
-[[cookies]]
-name = "theme"
-category = "functional"
-storage = "localStorage"
-
-[[cookies]]
-name = "sid"
-category = "essential"
-duration = "session"
-
-[[cookies]]
-name = "_hjid"
-category = "analytics"
-duration = "session"
-
-[[cookies]]
-name = "ad_*"
-category = "marketing"
-duration = "30 days"
-"""
+REGISTRY = AUDITAPPS / "cookies.toml"  # the sites' registry
 
 
 @pytest.fixture
-def registry_file(tmp_path: Path) -> Path:
-    path = tmp_path / "cookies.toml"
-    path.write_text(REGISTRY_TOML, encoding="utf-8")
-    return path
+def registry_file() -> Path:
+    return REGISTRY
 
 
 @pytest.fixture
@@ -104,7 +51,7 @@ def cli(*argv: str) -> int:
 
 def runs(report: AuditReport, name: str) -> tuple[str | None, ...]:
     cookie = report.cookie(name)
-    return tuple(cookie.runs[r].action for r in ("without_guard", "no_consent", "all_accepted"))
+    return tuple(cookie.runs[r].action for r in ("no_consent", "all_accepted"))
 
 
 def codes(report: AuditReport, name: str) -> set[str]:
@@ -118,47 +65,65 @@ def paths(report: AuditReport, run_name: str) -> list[str]:
 # -- the Flask site ---------------------------------------------------------------------------
 
 
-def test_flask_site_report(sites: dict[str, ModuleType], registry_file: Path) -> None:
-    report = audit_app(sites["flask"].app, registry=registry_file, crawl=10)
+def test_flask_site_report(sites: dict[str, ModuleType]) -> None:
+    report = audit_app(sites["flask"].guarded_app, crawl=10)
 
     # Breadth first; the redirect from /old is followed; the fragment link is the same
     # page; the consent endpoint, other hosts, mailto: and javascript: are not visited.
-    for run_name in ("without_guard", "no_consent", "all_accepted"):
+    for run_name in ("no_consent", "all_accepted"):
         assert paths(report, run_name) == ["/", "/about", "/old", "/shop", "/deep?x=1"]
     assert report.interface == "wsgi"
+    assert report.registry == str(REGISTRY)  # the app's own guard's
+    assert report.guard == "enforce" and report.outside_guard == ()
     assert all(p.status in (200, 302) and p.error is None for p in report.pages)
 
-    assert runs(report, "session_id") == ("passed", "passed", "passed")
-    assert runs(report, "_ga") == ("passed", "removed", "passed")
-    assert runs(report, "_fbp") == ("passed", "removed", "passed")  # needs the cookie jar
-    assert runs(report, "prefs") == ("passed", "removed", "passed")
-    assert runs(report, "mystery") == ("passed", "removed", "removed")
+    assert runs(report, "session_id") == ("passed", "passed")
+    assert runs(report, "_ga") == ("removed", "passed")
+    assert runs(report, "_fbp") == ("removed", "passed")  # needs the cookie jar
+    assert runs(report, "prefs") == ("removed", "passed")
+    assert runs(report, "mystery") == ("removed", "removed")
 
     session = report.cookie("session_id")
     assert (session.category, session.required, session.httponly, session.secure,
             session.samesite, session.lifetime) == ("essential", True, True, True, "Lax", None)
     assert session.findings == ()
-    assert codes(report, "_ga") == {"pre-consent-leak", "lifetime-exceeds-declared"}
+    # Removed before consent is the guard working: not an error.
+    assert codes(report, "_ga") == {"lifetime-exceeds-declared"}
     assert report.cookie("_ga").lifetime == 2 * 365 * 86400
-    assert codes(report, "_fbp") == {"pre-consent-leak", "missing-samesite"}
-    assert codes(report, "prefs") == {"pre-consent-leak"}
-    assert codes(report, "mystery") == {
-        "undeclared", "pre-consent-leak", "missing-secure", "missing-samesite"}
+    assert codes(report, "_fbp") == {"missing-samesite"}
+    assert codes(report, "prefs") == set()
+    assert codes(report, "mystery") == {"undeclared", "missing-secure", "missing-samesite"}
     # Deleting an undeclared cookie is no problem; it is still listed.
     legacy = report.cookie("legacy_tracker")
     assert legacy.findings == () and legacy.runs["no_consent"].deleted == 1
 
     assert report.undeclared == ("mystery",)
-    assert report.leaks == ("_fbp", "_ga", "mystery", "prefs")
+    assert report.leaks == ()
+    assert report.removed_before_consent == ("_fbp", "_ga", "prefs")
     assert sorted(c.name for c in report.declared_not_seen) == [
         "_hjid", "ad_*", "never_set", "sid"]  # storage keys are never expected in Set-Cookie
     assert report.exit_code == 1
 
     text = report.to_text()
     assert "mystery" in text and "UNDECLARED" in text
-    assert "Pre-consent leaks (4)" in text
+    assert "Removed before consent (3)" in text and "the guard working" in text
+    assert "Pre-consent leaks" not in text
     assert "it lives 730 days (about 2.0 years) but the registry declares '1 day'" in text
-    assert text.rstrip().endswith("Result: FAIL — 5 error(s), 4 warning(s), 6 cookie(s).")
+    assert text.rstrip().endswith("Result: FAIL — 1 error(s), 4 warning(s), 6 cookie(s).")
+
+
+def test_a_site_without_a_guard_leaks_every_optional_cookie(sites: dict[str, ModuleType],
+                                                            registry_file: Path) -> None:
+    report = audit_app(sites["flask"].app, registry=registry_file, crawl=10)
+    assert report.guard is None and report.runs == ("no_consent",)
+    assert paths(report, "all_accepted") == []
+    assert runs(report, "_ga") == ("passed", None)
+    assert report.leaks == ("_fbp", "_ga", "mystery", "prefs")
+    assert report.removed_before_consent == ()
+    assert "No consentguard was found in front of the app" in report.cookie("_ga").findings[
+        -1].message
+    assert any("no consentguard found in the app" in w for w in report.warnings)
+    assert report.exit_code == 1
 
 
 @pytest.mark.parametrize(("crawl", "visited", "fbp_seen"), [
@@ -174,13 +139,12 @@ def test_crawl_budget(sites: dict[str, ModuleType], registry_file: Path, crawl: 
 
 
 def test_start_paths(sites: dict[str, ModuleType], registry_file: Path) -> None:
-    report = audit_app(sites["flask"].app, registry=registry_file,
-                       paths=("/deep?x=1", "/shop", "/shop"))
+    report = audit_app(sites["flask"].guarded_app, paths=("/deep?x=1", "/shop", "/shop"))
     assert paths(report, "all_accepted") == ["/deep?x=1", "/shop"]
     assert {c.name for c in report.cookies} == {"prefs", "mystery", "legacy_tracker"}
     # The consent endpoint answers without the app: nothing is counted for it.
-    report = audit_app(sites["flask"].app, registry=registry_file, paths=("/", "/_consent"))
-    assert [p.cookies for p in report.pages if p.path == "/_consent"] == [()] * 3
+    report = audit_app(sites["flask"].guarded_app, paths=("/", "/_consent"))
+    assert [p.cookies for p in report.pages if p.path == "/_consent"] == [()] * 2
     assert report.cookie("_ga").runs["no_consent"].set == 1
     with pytest.raises(AuditError, match="must start with '/'"):
         audit_app(sites["flask"].app, paths=("about",))
@@ -197,28 +161,30 @@ def test_without_registry_everything_is_undeclared(sites: dict[str, ModuleType])
 # -- the FastAPI site ---------------------------------------------------------------------
 
 
-def test_fastapi_site_report(sites: dict[str, ModuleType], registry_file: Path) -> None:
-    report = audit_app(sites["fastapi"].app, registry=registry_file, crawl=10)
+def test_fastapi_site_report(sites: dict[str, ModuleType]) -> None:
+    report = audit_app(sites["fastapi"].guarded_app, crawl=10)
 
-    assert report.interface == "asgi"
+    assert report.interface == "asgi" and report.guard == "enforce"
     # The lifespan ran (/ needs its state); JSON is not crawled for links.
     assert paths(report, "no_consent") == ["/", "/products", "/api/items"]
     assert all(p.status == 200 and p.error is None for p in report.pages)
 
-    assert runs(report, "sid") == ("passed", "passed", "passed")
+    assert runs(report, "sid") == ("passed", "passed")
     assert report.cookie("sid").findings == ()
-    assert runs(report, "_hjid") == ("passed", "removed", "passed")
-    assert codes(report, "_hjid") == {"pre-consent-leak", "lifetime-exceeds-declared"}
+    assert runs(report, "_hjid") == ("removed", "passed")
+    assert codes(report, "_hjid") == {"lifetime-exceeds-declared"}
     ad = report.cookie("ad_id")
     assert (ad.declared_as, ad.category, ad.samesite, ad.secure) == (
         "ad_*", "marketing", "None", False)
-    assert runs(report, "ad_id") == ("passed", "removed", "passed")
-    assert codes(report, "ad_id") == {
-        "pre-consent-leak", "missing-secure", "samesite-none-without-secure"}
-    assert runs(report, "ab_test") == ("passed", "removed", "removed")
-    assert codes(report, "ab_test") == {"undeclared", "pre-consent-leak"}
-    assert report.leaks == ("_hjid", "ab_test", "ad_id")
+    assert runs(report, "ad_id") == ("removed", "passed")
+    assert codes(report, "ad_id") == {"missing-secure", "samesite-none-without-secure"}
+    assert runs(report, "ab_test") == ("removed", "removed")
+    assert codes(report, "ab_test") == {"undeclared"}
+    assert report.leaks == ()
+    assert report.removed_before_consent == ("_hjid", "ad_id")
     assert report.exit_code == 1
+    # The audit left the app as it was: its stack is built on its first call, as before.
+    assert sites["fastapi"].guarded_app.middleware_stack is None
 
 
 def test_asgi_startup_failure_stops_the_audit() -> None:
@@ -243,7 +209,7 @@ def test_plain_asgi_app_without_lifespan() -> None:
     registry = Registry([Category("essential", required=True)],
                         [Cookie("essential_ok", category="essential", duration="session")])
     report = audit_app(app, registry=registry)
-    assert runs(report, "essential_ok") == ("passed", "passed", "passed")
+    assert runs(report, "essential_ok") == ("passed", None)
     assert report.findings == () and report.declared_not_seen == ()
     assert report.exit_code == 0
     assert "Result: OK" in report.to_text()
@@ -261,7 +227,7 @@ def _site_registry() -> Registry:
     )
 
 
-def test_flask_extension_is_unwrapped_and_consent_aware_views_pass() -> None:
+def test_flask_extension_is_audited_in_place_and_consent_aware_views_pass() -> None:
     from flask import Flask, make_response
 
     from consentguard.flask import ConsentGuard as FlaskConsentGuard
@@ -281,13 +247,13 @@ def test_flask_extension_is_unwrapped_and_consent_aware_views_pass() -> None:
 
     report = audit_app(app)
     assert report.registry == "site registry"  # taken from the app's own guard
-    assert runs(report, "session") == ("passed", "passed", "passed")
-    assert runs(report, "_ga") == (None, None, "passed")
+    assert runs(report, "session") == ("passed", "passed")
+    assert runs(report, "_ga") == (None, "passed")
     assert report.findings == () and report.warnings == ()
     assert report.exit_code == 0
 
 
-def test_starlette_middleware_is_unwrapped_without_touching_the_app() -> None:
+def test_starlette_middleware_is_audited_in_place_without_touching_the_app() -> None:
     import asyncio
 
     import httpx
@@ -305,9 +271,10 @@ def test_starlette_middleware_is_unwrapped_without_touching_the_app() -> None:
         return {}
 
     report = audit_app(app)
-    assert [p.status for p in report.pages] == [200, 200, 200]
-    assert runs(report, "_ga") == ("passed", "removed", "passed")
-    assert report.leaks == ("_ga",)
+    assert [p.status for p in report.pages] == [200, 200]
+    assert runs(report, "_ga") == ("removed", "passed")
+    assert report.leaks == () and report.removed_before_consent == ("_ga",)
+    assert report.exit_code == 0
     # The app itself still enforces consent afterwards.
     async def get() -> httpx.Response:
         transport = httpx.ASGITransport(app=app)
@@ -335,7 +302,10 @@ def test_guard_hidden_inside_other_middleware_is_reported(registry_file: Path) -
         return guarded(environ, start_response)
 
     report = audit_app(outer, registry=registry_file)
-    assert any("runs a ConsentGuard of its own" in w for w in report.warnings)
+    assert any("a ConsentGuard runs inside a layer the audit cannot see through" in w
+               for w in report.warnings)
+    assert report.cookies == ()  # the hidden guard removed _ga: nothing leaks, nothing to see
+    assert report.leaks == ()
 
 
 def test_page_errors_are_reported_and_the_crawl_goes_on() -> None:
@@ -348,9 +318,196 @@ def test_page_errors_are_reported_and_the_crawl_goes_on() -> None:
 
     report = audit_app(app, crawl=5)
     boom = [p for p in report.pages if p.path == "/boom"]
-    assert [p.error for p in boom] == ["ValueError: broken view"] * 3
+    assert [p.error for p in boom] == ["ValueError: broken view"]
     assert paths(report, "no_consent") == ["/", "/boom", "/fine"]
-    assert "ValueError: broken view" in report.to_text()
+    assert "/boom [no consent]: ValueError: broken view" in report.to_text()
+    assert report.exit_code == 1
+
+
+# -- the stack as deployed ----------------------------------------------------------------------
+
+
+class _Tracking:
+    """A pure ASGI middleware that sets an analytics cookie on every response."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        async def tracked(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [
+                    *message.get("headers", ()),
+                    (b"set-cookie", b"_ga=GA1.1.1; Secure; SameSite=Lax; Path=/")]}
+            await send(message)
+
+        await self.app(scope, receive, tracked)
+
+
+class _WsgiTracking:
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    def __call__(self, environ: Any, start_response: Any) -> Any:
+        def tracked(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            return start_response(status, [*headers,
+                                           ("Set-Cookie", "_ga=GA1.1.1; Secure; SameSite=Lax")])
+
+        return self.app(environ, tracked)
+
+
+def test_a_middleware_outside_the_guard_leaks_and_is_named() -> None:
+    from starlette.applications import Starlette
+    from starlette.responses import HTMLResponse
+    from starlette.routing import Route
+
+    from consentguard.asgi import ConsentMiddleware
+
+    async def home(request: Any) -> HTMLResponse:
+        return HTMLResponse("<p>home</p>")
+
+    app = Starlette(routes=[Route("/", home)])
+    app.add_middleware(ConsentMiddleware, guard=ConsentGuard(_site_registry(), "k"))
+    app.add_middleware(_Tracking)  # added last: outside the guard
+    report = audit_app(app)
+    assert report.outside_guard == ("_Tracking",)
+    assert runs(report, "_ga") == ("passed", "passed")  # the browser got it: no consent
+    assert report.cookie("_ga").runs["no_consent"].outside == 1
+    assert report.leaks == ("_ga",) and report.exit_code == 1
+    [leak] = [f for f in report.cookie("_ga").findings if f.code == "pre-consent-leak"]
+    assert "outside consentguard sets it (_Tracking)" in leak.message
+    assert "outermost" in leak.message
+    text = report.to_text()
+    assert "guard: consentguard (enforce), outside it: _Tracking" in text
+    assert "passed (outside the guard)" in text
+
+
+def test_a_flask_wsgi_app_wrapped_after_the_extension_leaks_and_is_named() -> None:
+    from flask import Flask
+
+    from consentguard.flask import ConsentGuard as FlaskConsentGuard
+
+    app = Flask("wrapped_after")
+    app.add_url_rule("/", view_func=lambda: "<p>hi</p>")
+    FlaskConsentGuard(app, guard=ConsentGuard(_site_registry(), "k"))
+    app.wsgi_app = _WsgiTracking(app.wsgi_app)  # type: ignore[method-assign]
+    report = audit_app(app)
+    assert report.outside_guard == ("_WsgiTracking",)
+    assert report.leaks == ("_ga",)
+    assert "(_WsgiTracking)" in report.cookie("_ga").findings[0].message
+
+
+def test_a_report_only_guard_leaks_and_says_so() -> None:
+    guard = ConsentGuard(_site_registry(), "k", mode="report-only")
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        start_response("200 OK", [("Content-Type", "text/plain"),
+                                  ("Set-Cookie", "_ga=1; Secure; SameSite=Lax")])
+        return [b"ok"]
+
+    report = audit_app(guard.wsgi(app))
+    assert report.guard == "report-only"
+    assert report.leaks == ("_ga",)
+    assert "report-only mode" in report.cookie("_ga").findings[0].message
+
+
+def test_pages_that_do_not_answer_2xx_or_3xx_fail_naming_path_and_status() -> None:
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        path = environ["PATH_INFO"]
+        status = {"/": "200 OK", "/gone": "404 Not Found"}.get(path, "400 Bad Request")
+        start_response(status, [("Content-Type", "text/html")])
+        return [b'<a href="/gone">a</a> <a href="/form">b</a>']
+
+    report = ConsentGuard(_site_registry(), "k")
+    result = audit_app(report.wsgi(app), crawl=5)
+    assert [(p.path, p.status) for p in result.failed_pages] == [
+        ("/gone", 404), ("/form", 400), ("/gone", 404), ("/form", 400)]
+    assert result.findings == () and result.exit_code == 1
+    text = result.to_text()
+    assert "x /gone [no consent]: answered 404" in text
+    assert "x /form [all accepted]: answered 400" in text
+    assert text.rstrip().endswith("Result: FAIL — 4 error(s), 0 warning(s), 0 cookie(s).")
+    data = result.to_json()
+    assert data["summary"]["failed_pages"] == 4 and data["exit_code"] == 1
+    assert {"run": "no_consent", "path": "/gone", "status": 404, "error": None,
+            "cookies": []} in data["failed_pages"]
+
+
+_LOGIN_SITE = """
+from consentguard import Category, ConsentGuard, Cookie, Registry
+
+registry = Registry([Category("essential", required=True), Category("analytics")],
+                    [Cookie("session", category="essential", duration="session"),
+                     Cookie("cart", category="essential", duration="session")])
+
+
+def site(environ, start_response):
+    logged_in = ("session=abc" in environ.get("HTTP_COOKIE", "")
+                 and environ.get("HTTP_AUTHORIZATION") == "Bearer t0ken")
+    if not logged_in:
+        start_response("401 Unauthorized", [("Content-Type", "text/plain")])
+        return [b"log in first"]
+    start_response("200 OK", [("Content-Type", "text/plain"),
+                              ("Set-Cookie", "cart=1; Secure; HttpOnly; SameSite=Lax")])
+    return [b"your account"]
+
+
+app = ConsentGuard(registry, "k").wsgi(site)
+"""
+
+
+def test_cookie_and_header_options_reach_pages_behind_a_login(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "cg_audit_login_site.py").write_text(_LOGIN_SITE, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    try:
+        assert cli("cg_audit_login_site:app") == 1
+        assert "x / [no consent]: answered 401" in capsys.readouterr().out
+        code = cli("cg_audit_login_site:app", "--cookie", "session=abc",
+                   "--header", "Authorization: Bearer t0ken", "--format", "json")
+    finally:
+        sys.modules.pop("cg_audit_login_site", None)
+    data = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert [c["name"] for c in data["cookies"]] == ["cart"]
+    assert data["failed_pages"] == []
+
+
+def test_cookies_and_headers_reach_an_asgi_app() -> None:
+    seen: list[tuple[Any, Any]] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            raise RuntimeError("no lifespan")
+        headers = dict(scope["headers"])
+        seen.append((headers.get(b"cookie"), headers.get(b"x-team")))
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    guard = ConsentGuard(_site_registry(), "k")
+    report = audit_app(guard.asgi(app), cookies={"session": "abc"}, headers=[("X-Team", "a")])
+    assert report.exit_code == 0
+    assert seen[0] == (b"session=abc", b"a")
+    assert seen[1][0] is not None and seen[1][0].startswith(b"session=abc; cg_consent=")
+
+
+@pytest.mark.parametrize(("option", "value", "expected"), [
+    pytest.param("--header", "Authorization Bearer x", "is not 'Name: value'", id="no-colon"),
+    pytest.param("--header", "Cookie: a=1", "send cookies with --cookie", id="cookie-header"),
+    pytest.param("--header", "Host: example.com", "set the host with --base-url",
+                 id="host-header"),
+    pytest.param("--header", "Bad Name: x", "is not a header to send", id="bad-name"),
+    pytest.param("--cookie", "session", "is not NAME=VALUE", id="no-equals"),
+    pytest.param("--cookie", "a=1; b=2", "a value without ';'", id="two-cookies"),
+])
+def test_bad_cookie_and_header_options_are_usage_errors(
+        option: str, value: str, expected: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        cli("x:app", option, value)
+    assert exc.value.code == 2
+    assert expected in capsys.readouterr().err
 
 
 # -- JSON ------------------------------------------------------------------------------------
@@ -358,28 +515,31 @@ def test_page_errors_are_reported_and_the_crawl_goes_on() -> None:
 
 def test_json_report_is_stable_and_sorted(sites: dict[str, ModuleType],
                                           registry_file: Path) -> None:
-    first = audit_app(sites["flask"].app, registry=registry_file, crawl=10,
-                      name="cg_audit_flask_site:app").to_json()
-    second = audit_app(sites["flask"].app, registry=registry_file, crawl=10,
-                       name="cg_audit_flask_site:app").to_json()
+    first = audit_app(sites["flask"].guarded_app, crawl=10,
+                      name="cg_audit_flask_site:guarded_app").to_json()
+    second = audit_app(sites["flask"].guarded_app, crawl=10,
+                       name="cg_audit_flask_site:guarded_app").to_json()
     assert json.dumps(first, sort_keys=True) == json.dumps(second, sort_keys=True)
-    assert first["version"] == 1
-    assert first["app"] == "cg_audit_flask_site:app"
+    assert first["version"] == 2
+    assert first["app"] == "cg_audit_flask_site:guarded_app"
+    assert first["guard"] == {"mode": "enforce", "outside": []}
     names = [c["name"] for c in first["cookies"]]
     assert names == sorted(names) and "mystery" in names
     assert first["undeclared"] == ["mystery"]
-    assert first["pre_consent_leaks"] == ["_fbp", "_ga", "mystery", "prefs"]
+    assert first["pre_consent_leaks"] == []
+    assert first["removed_before_consent"] == ["_fbp", "_ga", "prefs"]
+    assert first["failed_pages"] == []
     assert [d["name"] for d in first["declared_not_seen"]] == ["_hjid", "ad_*", "never_set", "sid"]
     ga = next(c for c in first["cookies"] if c["name"] == "_ga")
     assert ga["runs"]["no_consent"] == {
-        "set": 1, "passed": 0, "removed": 1, "deleted": 0, "action": "removed"}
+        "set": 1, "passed": 0, "removed": 1, "deleted": 0, "outside": 0, "action": "removed"}
     assert ga["attributes"]["lifetime"] == 2 * 365 * 86400
-    assert ga["findings"] == ["lifetime-exceeds-declared", "pre-consent-leak"]
+    assert ga["findings"] == ["lifetime-exceeds-declared"]
     assert [p["path"] for p in first["runs"]["all_accepted"]["pages"]] == sorted(
         ["/", "/about", "/old", "/shop", "/deep?x=1"])
     findings = [(f["cookie"], f["code"]) for f in first["findings"]]
     assert findings == sorted(findings)
-    assert first["summary"]["errors"] == 5 and first["exit_code"] == 1
+    assert first["summary"]["errors"] == 1 and first["exit_code"] == 1
 
 
 # -- the command --------------------------------------------------------------------------------
@@ -404,10 +564,10 @@ def test_cli_output_file_and_progress(sites: dict[str, ModuleType], registry_fil
                "--format", "json", "-o", str(target), "--progress")
     out, err = capsys.readouterr()
     assert code == 1 and out == ""
-    assert json.loads(target.read_text(encoding="utf-8"))["version"] == 1
+    assert json.loads(target.read_text(encoding="utf-8"))["version"] == 2
     lines = err.splitlines()
-    assert len(lines) == 6  # two pages, three runs
-    assert lines[0] == "audit [without consentguard] 1: 200 /  sets session_id, _ga"
+    assert len(lines) == 2  # two pages; no guard, so no all-accepted run
+    assert lines[0] == "audit [no consent] 1: 200 /  sets session_id, _ga"
 
 
 def test_cli_clean_app_exits_0(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,

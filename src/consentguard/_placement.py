@@ -12,8 +12,8 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
-__all__ = ["PROXY_FIXERS", "asgi_layers_outside", "layer_name", "warn_outside",
-           "wsgi_layers_outside"]
+__all__ = ["PROXY_FIXERS", "asgi_layers_outside", "check_asgi_placement", "is_proxy_fixer",
+           "layer_name", "warn_outside", "wsgi_layers_outside"]
 
 logger = logging.getLogger("consentguard")
 
@@ -48,7 +48,8 @@ def _callable_name(obj: Any) -> str:
     return str(getattr(obj, "__qualname__", None) or type(obj).__name__)
 
 
-def _is_proxy_fixer(layer: Any) -> bool:
+def is_proxy_fixer(layer: Any) -> bool:
+    """Whether ``layer`` (a middleware, its class or a Starlette entry) fixes proxy headers."""
     cls = getattr(layer, "cls", None)
     if not isinstance(cls, type):
         cls = layer if isinstance(layer, type) else type(layer)
@@ -77,7 +78,7 @@ def asgi_layers_outside(app: Any, is_guard: Callable[[Any, dict[str, Any]], bool
     for index, entry in enumerate(entries):
         cls = getattr(entry, "cls", None)
         if isinstance(cls, type) and is_guard(cls, _options(entry)):
-            return [layer_name(e) for e in entries[:index] if not _is_proxy_fixer(e)]
+            return [layer_name(e) for e in entries[:index] if not is_proxy_fixer(e)]
     return None
 
 
@@ -95,7 +96,7 @@ def wsgi_layers_outside(top: Any, guard_layer: Any) -> list[str] | None:
     layer = top
     for _ in range(_MAX_DEPTH):
         if layer is guard_layer:
-            return [layer_name(x) for x in outside if not _is_proxy_fixer(x)]
+            return [layer_name(x) for x in outside if not is_proxy_fixer(x)]
         outside.append(layer)
         inner = getattr(layer, "app", None)
         if inner is None or inner is layer:

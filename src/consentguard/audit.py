@@ -1,25 +1,24 @@
-"""Audit an app's cookies in-process: undeclared, mis-declared and pre-consent cookies.
+"""Audit an app's cookies in-process, as deployed: leaks, undeclared and mis-declared cookies.
 
-``consentguard audit myproject.web:app --registry cookies.toml --crawl 50`` imports a
-WSGI or ASGI app, drives it in-process (no server, no network) over the given paths and
-the same-site links its HTML pages lead to, and runs that crawl three times:
+``consentguard audit myproject.web:app --crawl 50`` imports a WSGI or ASGI app, drives it
+in-process (no server, no network) over the given paths and the same-site links its HTML
+pages lead to, exactly as it is deployed — the audit never adds a guard of its own. It
+crawls twice:
 
-1. ``without_guard``: the app as it is, with no consent — what it sets before anyone
-   agreed to anything. Views that ask consentguard (``current_decision()``,
-   ``request.state.consent``) still get their answer, but no header is touched.
-2. ``no_consent``: behind :class:`~consentguard.ConsentGuard`, no choice made.
-3. ``all_accepted``: behind the guard, with a consent cookie accepting every category.
+1. ``no_consent``: no choice made — what reaches a new visitor's browser.
+2. ``all_accepted``: with a consent cookie accepting every category, signed by the app's
+   own guard (skipped when the audit cannot find one).
 
-Every ``Set-Cookie`` the app sends is checked against the registry. Errors (exit code 1,
-so the audit can gate CI): a cookie the registry does not declare, and a pre-consent leak
-(a cookie outside the required categories that the app sets with no consent — what
-consentguard removes for you). Warnings: a non-essential cookie without ``Secure`` or
-``SameSite``, ``SameSite=None`` without ``Secure``, a lifetime longer than declared. The
-report also lists declared cookies the crawl never saw.
-
-An app already wrapped by consentguard (``guard.wsgi(app)``, ``guard.asgi(app)``, the
-Flask extension, or ``app.add_middleware(ConsentMiddleware, ...)`` on Starlette/FastAPI)
-is unwrapped, and its guard's registry is used unless one is given.
+When the app runs consentguard (``guard.wsgi(app)``, ``guard.asgi(app)``, the Flask
+extension, ``app.add_middleware(ConsentMiddleware, ...)``), the audit also watches just
+inside the guard, so it tells what the app set from what reached the browser. Errors
+(exit code 1, so the audit can gate CI): a cookie outside the required categories that
+reaches the browser with no consent (a *pre-consent leak*, naming the middleware outside
+the guard when it came from there), a cookie the registry does not declare, and a page
+that does not answer 2xx/3xx. A declared cookie the guard removes before consent is the
+guard working: it is reported, not an error. Warnings: a non-essential cookie without
+``Secure`` or ``SameSite``, ``SameSite=None`` without ``Secure``, a lifetime longer than
+declared. The report also lists declared cookies the crawl never saw.
 """
 
 from __future__ import annotations
@@ -27,14 +26,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import copy
 import importlib
 import inspect
 import json
 import logging
 import math
 import os
-import secrets
+import re
 import sys
 import time
 from collections import Counter, deque
@@ -45,10 +43,11 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import quote, unquote, urljoin, urlsplit
 
+from ._placement import asgi_layers_outside, is_proxy_fixer, layer_name
 from .asgi import ConsentMiddleware
 from .cookies import is_deletion, parse_cookie_date, set_cookie_name
 from .exceptions import ConsentGuardError, RegistryError
-from .guard import ConsentGuard, Mode
+from .guard import ConsentGuard
 from .registry import Category, Cookie, Registry
 from .wsgi import ENVIRON_DECISION, WSGIConsentMiddleware
 
@@ -67,17 +66,19 @@ __all__ = [
     "run",
 ]
 
-Run = Literal["without_guard", "no_consent", "all_accepted"]
-RUNS: tuple[Run, ...] = ("without_guard", "no_consent", "all_accepted")
+Run = Literal["no_consent", "all_accepted"]
+RUNS: tuple[Run, ...] = ("no_consent", "all_accepted")
 _RUN_LABELS: dict[Run, str] = {
-    "without_guard": "without consentguard",
     "no_consent": "no consent",
     "all_accepted": "all accepted",
 }
 Level = Literal["error", "warning"]
 Interface = Literal["wsgi", "asgi"]
+#: Where a ``Set-Cookie`` header came from: the app inside the guard, a middleware outside
+#: it, or an app with no guard the audit could find.
+Origin = Literal["app", "outside", "unguarded"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 DEFAULT_BASE_URL = "https://localhost"
 _MAX_REDIRECTS = 10
 _MAX_HTML = 5 * 1024 * 1024  # enough to find the links of any real page
@@ -87,6 +88,7 @@ _LIFESPAN_TIMEOUT = 60.0
 # minute of clock skew (Expires) before calling a lifetime longer than declared.
 _LIFETIME_SLACK = 1.05
 _LIFETIME_SKEW = 60.0
+_WHERE_IT_GOES = "README: \"Where the guard goes\""
 
 
 class AuditError(ConsentGuardError):
@@ -125,14 +127,17 @@ class RunStats:
 
     :param set: headers that store the cookie (deletions not counted).
     :param passed: of those, how many reached the browser.
-    :param removed: of those, how many consentguard removed.
+    :param removed: of those, how many the app's consentguard removed.
     :param deleted: headers that only delete the cookie (they always pass).
+    :param outside: of the stored ones, how many a middleware outside the guard set (the
+        guard never saw them).
     """
 
     set: int = 0
     passed: int = 0
     removed: int = 0
     deleted: int = 0
+    outside: int = 0
 
     @property
     def action(self) -> str | None:
@@ -148,7 +153,7 @@ class RunStats:
     def to_json(self) -> dict[str, Any]:
         """The counts and the action as a JSON-ready dict."""
         return {"set": self.set, "passed": self.passed, "removed": self.removed,
-                "deleted": self.deleted, "action": self.action}
+                "deleted": self.deleted, "outside": self.outside, "action": self.action}
 
 
 @dataclass(frozen=True)
@@ -246,8 +251,14 @@ class CookieReport:
 
     @property
     def leaked(self) -> bool:
-        """Whether the app sets it before consent while its category is not required."""
+        """Whether it reached the browser with no consent while its category is not required."""
         return any(f.code == "pre-consent-leak" for f in self.findings)
+
+    @property
+    def removed_before_consent(self) -> bool:
+        """Whether the app's guard removed it before consent: the guard working."""
+        return self.declared_as is not None and not self.required and bool(
+            self.runs["no_consent"].removed)
 
     def to_json(self) -> dict[str, Any]:
         """The cookie as a JSON-ready dict."""
@@ -277,7 +288,8 @@ class PageResult:
     :param path: the path and query requested.
     :param status: the HTTP status, or ``None`` when the app failed before answering.
     :param error: the exception the app raised, as ``"Type: message"``, or ``None``.
-    :param cookies: the names the app set (or deleted) on it, before any filtering.
+    :param cookies: the names the app (or a middleware outside the guard) set or deleted
+        on it, before the guard filtered them.
     """
 
     run: Run
@@ -285,6 +297,15 @@ class PageResult:
     status: int | None
     error: str | None = None
     cookies: tuple[str, ...] = ()
+
+    @property
+    def failed(self) -> bool:
+        """Whether it raised or answered something other than 2xx/3xx."""
+        return self.error is not None or self.status is None or not 200 <= self.status < 400
+
+    def problem(self) -> str:
+        """What went wrong, for a message: the error, or the status."""
+        return self.error or f"answered {self.status}"
 
     def to_json(self) -> dict[str, Any]:
         """The page as a JSON-ready dict."""
@@ -306,6 +327,10 @@ class AuditReport:
     :param cookies: one :class:`CookieReport` per cookie name seen, sorted by name.
     :param declared_not_seen: declared cookie entries no response set.
     :param warnings: things that make the audit less trustworthy.
+    :param guard: how the app's consentguard runs (``"enforce"``, ``"report-only"``), or
+        ``None`` when the audit found none.
+    :param outside_guard: the middleware found outside the app's guard, outermost first.
+    :param runs: the runs made (``all_accepted`` needs the app's guard to sign a consent).
     """
 
     app: str
@@ -318,6 +343,9 @@ class AuditReport:
     cookies: tuple[CookieReport, ...]
     declared_not_seen: tuple[Cookie, ...]
     warnings: tuple[str, ...] = ()
+    guard: str | None = None
+    outside_guard: tuple[str, ...] = ()
+    runs: tuple[Run, ...] = RUNS
 
     @property
     def findings(self) -> tuple[Finding, ...]:
@@ -332,13 +360,24 @@ class AuditReport:
 
     @property
     def leaks(self) -> tuple[str, ...]:
-        """Names of non-required cookies the app sets before consent, without the guard."""
+        """Names of non-required cookies that reached the browser with no consent."""
         return tuple(c.name for c in self.cookies if c.leaked)
 
     @property
+    def removed_before_consent(self) -> tuple[str, ...]:
+        """Names of declared cookies the app's guard removed before consent (not errors)."""
+        return tuple(c.name for c in self.cookies if c.removed_before_consent)
+
+    @property
+    def failed_pages(self) -> tuple[PageResult, ...]:
+        """The responses that raised or did not answer 2xx/3xx (each fails the audit)."""
+        return tuple(p for p in self.pages if p.failed)
+
+    @property
     def exit_code(self) -> int:
-        """``1`` when an error was found (undeclared cookie, pre-consent leak), else ``0``."""
-        return 1 if any(f.level == "error" for f in self.findings) else 0
+        """``1`` when an error was found (leak, undeclared cookie, failed page), else ``0``."""
+        errors = any(f.level == "error" for f in self.findings)
+        return 1 if errors or self.failed_pages else 0
 
     def cookie(self, name: str) -> CookieReport:
         """The report of the cookie ``name``; :class:`KeyError` if it was not seen."""
@@ -348,7 +387,7 @@ class AuditReport:
         raise KeyError(name)
 
     def to_json(self) -> dict[str, Any]:
-        """The report as a JSON-ready dict (schema ``"version": 1``, documented in the README).
+        """The report as a JSON-ready dict (schema ``"version": 2``, documented in the README).
 
         Lists are sorted, so two audits of the same app give the same JSON; dump it
         with ``sort_keys=True`` for a byte-stable file.
@@ -356,6 +395,7 @@ class AuditReport:
         findings = self.findings
         pages_by_run = {run: sorted((p for p in self.pages if p.run == run),
                                     key=lambda p: p.path) for run in RUNS}
+        failed = sorted(self.failed_pages, key=lambda p: (p.run, p.path))
         return {
             "version": SCHEMA_VERSION,
             "app": self.app,
@@ -364,11 +404,14 @@ class AuditReport:
             "base_url": self.base_url,
             "paths": sorted(self.paths),
             "crawl": self.crawl,
-            "runs": {run: {"pages": [p.to_json() for p in pages]}
+            "guard": {"mode": self.guard, "outside": list(self.outside_guard)},
+            "runs": {run: {"skipped": run not in self.runs, "pages": [p.to_json() for p in pages]}
                      for run, pages in pages_by_run.items()},
             "cookies": [c.to_json() for c in self.cookies],
             "undeclared": sorted(self.undeclared),
             "pre_consent_leaks": sorted(self.leaks),
+            "removed_before_consent": sorted(self.removed_before_consent),
+            "failed_pages": [{"run": p.run, **p.to_json()} for p in failed],
             "declared_not_seen": sorted(
                 ({"name": c.name, "category": c.category, "duration": c.duration}
                  for c in self.declared_not_seen), key=lambda d: d["name"]),
@@ -376,10 +419,11 @@ class AuditReport:
             "warnings": sorted(self.warnings),
             "summary": {
                 "pages": len(self.pages),
+                "failed_pages": len(failed),
                 "cookies": len(self.cookies),
                 "undeclared": len(self.undeclared),
                 "pre_consent_leaks": len(self.leaks),
-                "errors": sum(f.level == "error" for f in findings),
+                "errors": sum(f.level == "error" for f in findings) + len(failed),
                 "warnings": sum(f.level == "warning" for f in findings),
             },
             "exit_code": self.exit_code,
@@ -387,16 +431,20 @@ class AuditReport:
 
     def to_text(self) -> str:
         """The report for people: a table per cookie, then problems, warnings and gaps."""
+        if self.guard is None:
+            guard = "none found"
+        else:
+            guard = f"consentguard ({self.guard})"
+            if self.outside_guard:
+                guard += ", outside it: " + ", ".join(self.outside_guard)
         lines = [
             f"consentguard audit of {self.app} ({self.interface.upper()}), registry: "
             f"{self.registry or 'none'}",
+            f"guard: {guard}",
             "pages: " + ", ".join(
-                f"{sum(p.run == run for p in self.pages)} {_RUN_LABELS[run]}" for run in RUNS),
+                f"{sum(p.run == run for p in self.pages)} {_RUN_LABELS[run]}"
+                if run in self.runs else f"{_RUN_LABELS[run]} skipped" for run in RUNS),
         ]
-        failed = [p for p in self.pages if p.error is not None or (p.status or 0) >= 500]
-        for page in failed[:5]:
-            lines.append(f"  ! [{_RUN_LABELS[page.run]}] {page.path}: "
-                         f"{page.error or f'status {page.status}'}")
         for warning in self.warnings:
             lines.append(f"warning: {warning}")
         lines.append("")
@@ -409,37 +457,47 @@ class AuditReport:
                 rows.append((
                     c.name or '""', c.declared_as or "-",
                     c.category or ("UNDECLARED" if c.undeclared else "-"),
-                    *(_cell(c.runs[run], run) for run in RUNS),
+                    *(_cell(c.runs[run]) if run in self.runs else "skipped" for run in RUNS),
                 ))
             widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
             for row in rows:
                 lines.append("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True))
                              .rstrip())
         findings = self.findings
+        failed = self.failed_pages
         errors = [f for f in findings if f.level == "error"]
         warnings = [f for f in findings if f.level == "warning"]
-        leaks = self.leaks
-        if leaks:
-            lines += ["", f"Pre-consent leaks ({len(leaks)}): set by the app before any "
-                      "consent; consentguard removes them: " + ", ".join(leaks)]
-        for title, group, mark in (("Errors", errors, "x"), ("Warnings", warnings, "!")):
-            if group:
-                lines += ["", f"{title} ({len(group)}):"]
-                lines += [f"  {mark} {f.cookie or chr(34) * 2} [{f.code}]: {f.message}"
-                          for f in group]
+        removed = self.removed_before_consent
+        if removed:
+            lines += ["", f"Removed before consent ({len(removed)}): set by the app, removed by "
+                      "consentguard until the visitor accepts (the guard working): "
+                      + ", ".join(removed)]
+        if self.leaks:
+            lines += ["", f"Pre-consent leaks ({len(self.leaks)}): reached the browser before "
+                      "any consent: " + ", ".join(self.leaks)]
+        if errors or failed:
+            lines += ["", f"Errors ({len(errors) + len(failed)}):"]
+            lines += [f"  x {p.path} [{_RUN_LABELS[p.run]}]: {p.problem()}. Fix: make it answer "
+                      "2xx/3xx (pages behind a login: --cookie, --header)" for p in failed]
+            lines += [f"  x {f.cookie or chr(34) * 2} [{f.code}]: {f.message}" for f in errors]
+        if warnings:
+            lines += ["", f"Warnings ({len(warnings)}):"]
+            lines += [f"  ! {f.cookie or chr(34) * 2} [{f.code}]: {f.message}" for f in warnings]
         if self.declared_not_seen:
             lines += ["", f"Declared but never seen ({len(self.declared_not_seen)}; set by "
                       "JavaScript, on pages not crawled, or no longer used):"]
             lines += [f"  - {c.name} ({c.category})"
                       for c in sorted(self.declared_not_seen, key=lambda c: c.name)]
-        lines += ["", f"Result: {'FAIL' if self.exit_code else 'OK'} — {len(errors)} error(s), "
-                  f"{len(warnings)} warning(s), {len(self.cookies)} cookie(s)."]
+        lines += ["", f"Result: {'FAIL' if self.exit_code else 'OK'} — "
+                  f"{len(errors) + len(failed)} error(s), {len(warnings)} warning(s), "
+                  f"{len(self.cookies)} cookie(s)."]
         return "\n".join(lines) + "\n"
 
 
-def _cell(stats: RunStats, run: Run) -> str:
+def _cell(stats: RunStats) -> str:
     if stats.set:
-        return "set" if run == "without_guard" else str(stats.action)
+        action = str(stats.action)
+        return f"{action} (outside the guard)" if stats.outside else action
     return "deleted" if stats.deleted else "-"
 
 
@@ -514,53 +572,91 @@ def detect_interface(app: Any) -> Interface:
     raise AuditError(f"{app!r} takes {len(required)} argument(s): neither a WSGI app "
                      "(environ, start_response) nor an ASGI app (scope, receive, send).")
 
+# -- finding the app's guard -------------------------------------------------------------------
 
-def _unwrap(app: Any) -> tuple[Any, ConsentGuard | None]:
-    """The app without consentguard's middleware on the outside, and the guard found."""
-    found: ConsentGuard | None = None
+
+@dataclass
+class _Located:
+    """The app's guard, the middleware instance to watch just inside, and what wraps it."""
+
+    guard: ConsentGuard | None = None
+    layer: Any = None  # the WSGIConsentMiddleware / ConsentMiddleware that runs the guard
+    outside: tuple[str, ...] = ()  # the middleware outside it, outermost first
+    built: Any = None  # a Starlette app whose middleware stack the audit built
+
+
+def _locate(app: Any) -> _Located:
+    """Find the guard in ``app`` as deployed: wrappers' ``app`` attributes, Flask's
+    ``wsgi_app``, Starlette's middleware list. Nothing is changed."""
+    outside: list[Any] = []
+    layer = app
     for _ in range(32):  # wrappers nest a few levels at most; never loop forever
-        if isinstance(app, (WSGIConsentMiddleware, ConsentMiddleware)):
-            found = found or app.guard
-            app = app.app
+        if isinstance(layer, (WSGIConsentMiddleware, ConsentMiddleware)):
+            return _Located(layer.guard, layer, _names(outside))
+        if isinstance(getattr(layer, "user_middleware", None), list) and hasattr(
+                layer, "build_middleware_stack"):
+            return _locate_starlette(layer, _names(outside))
+        inner = getattr(layer, "app", None)
+        if inner is not None and inner is not layer:
+            outside.append(layer)
+            layer = inner
             continue
-        inner = getattr(app, "wsgi_app", None)  # the Flask extension wraps app.wsgi_app
-        if isinstance(inner, WSGIConsentMiddleware):
-            found = found or inner.guard
-            app = inner.app
-            continue
-        stripped = _strip_starlette(app)
-        if stripped is not None:
-            app, guard = stripped
-            found = found or guard
+        inner = getattr(layer, "wsgi_app", None)  # the Flask extension wraps app.wsgi_app
+        if inner is not None and inner is not layer:
+            layer = inner  # the Flask app object is the app, not a layer around it
             continue
         break
-    return app, found
+    return _Located()
 
 
-def _strip_starlette(app: Any) -> tuple[Any, ConsentGuard] | None:
-    """A shallow copy of a Starlette/FastAPI app without its ConsentMiddleware."""
-    middleware = getattr(app, "user_middleware", None)
-    if not isinstance(middleware, list) or not hasattr(app, "build_middleware_stack"):
-        return None
-    kept = []
-    guard: ConsentGuard | None = None
-    for item in middleware:
-        cls = getattr(item, "cls", None)
-        if isinstance(cls, type) and issubclass(cls, ConsentMiddleware):
-            options = getattr(item, "kwargs", None) or getattr(item, "options", None) or {}
-            candidate = options.get("guard")
-            if isinstance(candidate, ConsentGuard):
-                guard = guard or candidate
-                continue
-        kept.append(item)
-    if guard is None:
-        return None
-    # The copy shares routes and state; only its middleware stack is rebuilt, lazily, on
-    # its first call (Starlette.__call__), from the list without our middleware.
-    clone = copy.copy(app)
-    clone.user_middleware = kept
-    clone.middleware_stack = None
-    return clone, guard
+def _names(layers: Iterable[Any]) -> tuple[str, ...]:
+    return tuple(layer_name(x) for x in layers if not is_proxy_fixer(x))
+
+
+def _locate_starlette(app: Any, outside: tuple[str, ...]) -> _Located:
+    found: list[ConsentGuard] = []
+
+    def is_guard(cls: type, options: dict[str, Any]) -> bool:
+        candidate = options.get("guard")
+        if issubclass(cls, ConsentMiddleware) and isinstance(candidate, ConsentGuard):
+            found.append(candidate)
+            return True
+        return False
+
+    inside = asgi_layers_outside(app, is_guard)
+    if not found or inside is None:
+        return _Located()
+    guard = found[0]
+    built = None
+    if app.middleware_stack is None:  # what Starlette does on its first call
+        app.middleware_stack = app.build_middleware_stack()
+        built = app
+    layer = app.middleware_stack
+    for _ in range(64):
+        if isinstance(layer, ConsentMiddleware) and layer.guard is guard:
+            return _Located(guard, layer, (*outside, *inside), built)
+        layer = getattr(layer, "app", None)
+        if layer is None:
+            break
+    return _Located(guard, None, (*outside, *inside), built)
+
+
+@contextlib.contextmanager
+def _watching(located: _Located, tap: _Tap) -> Iterator[bool]:
+    """Watch just inside the app's guard for the audit's duration; yield whether it can."""
+    layer = located.layer
+    if layer is None:
+        yield False
+        return
+    original = layer.app
+    layer.app = (_asgi_tap(original, tap) if isinstance(layer, ConsentMiddleware)
+                 else _wsgi_tap(original, tap))
+    try:
+        yield True
+    finally:
+        layer.app = original
+        if located.built is not None:  # as it was: Starlette builds it on its first call
+            located.built.middleware_stack = None
 
 
 # -- driving the app in-process ----------------------------------------------------------------
@@ -572,6 +668,7 @@ class _Response:
     headers: list[tuple[str, str]]
     body: bytes = b""
     error: str | None = None
+    guarded: bool = False  # a consentguard decided this request somewhere inside
 
     def header(self, name: str) -> str | None:
         for key, value in self.headers:
@@ -586,18 +683,22 @@ class _Response:
 
 @dataclass
 class _Tap:
-    """What the app itself answered on the last request, before any filtering."""
+    """What the app inside the guard answered on the last request, before the guard."""
 
     set_cookies: list[str] = field(default_factory=list)
-    foreign_guard: bool = False  # another ConsentGuard ran inside the app
+    reached: bool = False
 
 
 _Fetch = Callable[[str, "str | None"], _Response]
+_DEFAULT_HEADERS = (("User-Agent", "consentguard-audit"),
+                    ("Accept", "text/html,application/xhtml+xml,*/*;q=0.8"))
 
 
-def _request_headers(cookie: str | None) -> list[tuple[str, str]]:
-    headers = [("User-Agent", "consentguard-audit"),
-               ("Accept", "text/html,application/xhtml+xml,*/*;q=0.8")]
+def _request_headers(cookie: str | None, extra: Sequence[tuple[str, str]]
+                     ) -> list[tuple[str, str]]:
+    given = {name.lower() for name, _ in extra}
+    headers = [(k, v) for k, v in _DEFAULT_HEADERS if k.lower() not in given]
+    headers += extra
     if cookie:
         headers.append(("Cookie", cookie))
     return headers
@@ -605,8 +706,7 @@ def _request_headers(cookie: str | None) -> list[tuple[str, str]]:
 
 def _wsgi_tap(app: Any, tap: _Tap) -> Any:
     def tapped(environ: dict[str, Any], start_response: Any) -> Any:
-        ours = environ.get(ENVIRON_DECISION)
-        tap.set_cookies = []
+        tap.reached = True
 
         def tapped_start_response(status: str, headers: list[tuple[str, str]],
                                   exc_info: Any = None) -> Any:
@@ -615,19 +715,17 @@ def _wsgi_tap(app: Any, tap: _Tap) -> Any:
                 return start_response(status, headers)
             return start_response(status, headers, exc_info)
 
-        try:
-            return app(environ, tapped_start_response)
-        finally:
-            tap.foreign_guard = environ.get(ENVIRON_DECISION) is not ours
+        return app(environ, tapped_start_response)
 
     return tapped
 
 
-def _wsgi_fetch(app: Any, base_url: str) -> _Fetch:
+def _wsgi_fetch(app: Any, base_url: str, extra: Sequence[tuple[str, str]]) -> _Fetch:
     from werkzeug.test import EnvironBuilder
 
     def fetch(target: str, cookie: str | None) -> _Response:
-        builder = EnvironBuilder(path=target, base_url=base_url, headers=_request_headers(cookie))
+        builder = EnvironBuilder(path=target, base_url=base_url,
+                                 headers=_request_headers(cookie, extra))
         try:
             environ = builder.get_environ()
         finally:
@@ -657,6 +755,7 @@ def _wsgi_fetch(app: Any, base_url: str) -> _Fetch:
         except Exception as exc:
             response.error = _describe(exc)
         response.body = b"".join(chunks)
+        response.guarded = environ.get(ENVIRON_DECISION) is not None
         return response
 
     return fetch
@@ -664,9 +763,8 @@ def _wsgi_fetch(app: Any, base_url: str) -> _Fetch:
 
 def _asgi_tap(app: Any, tap: _Tap) -> Any:
     async def tapped(scope: dict[str, Any], receive: Any, send: Any) -> None:
-        state = scope.get("state")
-        ours = state.get("consent_decision") if isinstance(state, dict) else None
-        tap.set_cookies = []
+        if scope["type"] == "http":
+            tap.reached = True
 
         async def tapped_send(message: Mapping[str, Any]) -> None:
             if message["type"] == "http.response.start":
@@ -674,11 +772,7 @@ def _asgi_tap(app: Any, tap: _Tap) -> Any:
                                    if k.lower() == b"set-cookie"]
             await send(message)
 
-        try:
-            await app(scope, receive, tapped_send)
-        finally:
-            if isinstance(state, dict):
-                tap.foreign_guard = state.get("consent_decision") is not ours
+        await app(scope, receive, tapped_send)
 
     return tapped
 
@@ -686,9 +780,10 @@ def _asgi_tap(app: Any, tap: _Tap) -> Any:
 class _AsgiDriver:
     """Runs an ASGI app on a private event loop: lifespan once, then one request at a time."""
 
-    def __init__(self, app: Any, base_url: str) -> None:
+    def __init__(self, app: Any, base_url: str, extra: Sequence[tuple[str, str]] = ()) -> None:
         self.app = app
         self.base = urlsplit(base_url)
+        self.extra = list(extra)
         self.loop = asyncio.new_event_loop()
         self.state: dict[str, Any] = {}
         self._lifespan: asyncio.Task[None] | None = None
@@ -746,19 +841,20 @@ class _AsgiDriver:
         with contextlib.suppress(Exception, asyncio.CancelledError):
             await asyncio.wait_for(self._lifespan, _LIFESPAN_TIMEOUT)
 
-    def fetcher(self, app: Any) -> _Fetch:
+    def fetcher(self) -> _Fetch:
         def fetch(target: str, cookie: str | None) -> _Response:
-            return self.loop.run_until_complete(self._request(app, target, cookie))
+            return self.loop.run_until_complete(self._request(self.app, target, cookie))
 
         return fetch
 
     async def _request(self, app: Any, target: str, cookie: str | None) -> _Response:
         split = urlsplit(target)
+        state = dict(self.state)
         base = self.base
         default_port = 443 if base.scheme == "https" else 80
         headers = [(b"host", base.netloc.encode("latin-1"))]
         headers += [(k.lower().encode("latin-1"), v.encode("latin-1"))
-                    for k, v in _request_headers(cookie)]
+                    for k, v in _request_headers(cookie, self.extra)]
         scope = {
             "type": "http",
             "asgi": {"version": "3.0", "spec_version": "2.3"},
@@ -772,7 +868,7 @@ class _AsgiDriver:
             "headers": headers,
             "client": ("127.0.0.1", 50000),
             "server": (base.hostname or "localhost", base.port or default_port),
-            "state": dict(self.state),
+            "state": state,
         }
         response = _Response(None, [])
         chunks: list[bytes] = []
@@ -807,6 +903,7 @@ class _AsgiDriver:
         finally:
             done.set()
         response.body = b"".join(chunks)
+        response.guarded = "consent_decision" in state
         return response
 
 
@@ -885,6 +982,7 @@ class _Jar:
                 self.pairs[name] = value.split(";", 1)[0].strip(" \t")
 
 
+
 @dataclass(frozen=True)
 class _Observation:
     run: Run
@@ -893,8 +991,29 @@ class _Observation:
     header: str
     deletion: bool
     passed: bool
+    origin: Origin
     attributes: SetCookieAttributes
     now: float
+
+
+def _sources(delivered: Sequence[str], tap: _Tap, watching: bool, now: float
+             ) -> list[tuple[str, Origin, bool]]:
+    """Each ``Set-Cookie`` of one response: (header, where it came from, reached the browser)."""
+    if not watching:
+        return [(value, "unguarded", True) for value in delivered]
+    left = Counter(delivered)
+    found: list[tuple[str, Origin, bool]] = []
+    for value in tap.set_cookies if tap.reached else ():
+        passed = left[value] > 0
+        if passed:
+            left[value] -= 1
+        found.append((value, "app", passed))
+    for value in delivered:
+        if left[value] > 0:
+            left[value] -= 1
+            if not is_deletion(value, now):  # deletions here are the guard's own purge
+                found.append((value, "outside", True))
+    return found
 
 
 def _crawl(
@@ -902,6 +1021,7 @@ def _crawl(
     fetch: _Fetch,
     tap: _Tap,
     *,
+    watching: bool,
     paths: Sequence[str],
     crawl: int,
     jar: _Jar,
@@ -911,7 +1031,7 @@ def _crawl(
 ) -> tuple[list[PageResult], list[_Observation], bool]:
     pages: list[PageResult] = []
     observations: list[_Observation] = []
-    foreign = False
+    guarded = False
     queue: deque[str] = deque(paths)
     seen: set[str] = set(paths)
     budget = crawl
@@ -920,22 +1040,18 @@ def _crawl(
         hops = 0
         while target is not None:
             # Reset here too: the consent endpoint answers without reaching the app.
-            tap.set_cookies, tap.foreign_guard = [], False
+            tap.set_cookies, tap.reached = [], False
             response = fetch(target, jar.header())
             now = time.time()
-            foreign = foreign or tap.foreign_guard
-            delivered = Counter(response.set_cookies)
+            guarded = guarded or response.guarded
             names: list[str] = []
-            for value in tap.set_cookies:
+            for value, origin, passed in _sources(response.set_cookies, tap, watching, now):
                 name = set_cookie_name(value)
                 if name is None:  # a browser ignores it; so does the audit
                     continue
-                passed = delivered[value] > 0
-                if passed:
-                    delivered[value] -= 1
                 names.append(name)
                 observations.append(_Observation(
-                    run, target, name, value, is_deletion(value, now), passed,
+                    run, target, name, value, is_deletion(value, now), passed, origin,
                     SetCookieAttributes.parse(value), now))
             jar.update(response.set_cookies, now)
             pages.append(PageResult(run, target, response.status, response.error, tuple(names)))
@@ -968,25 +1084,45 @@ def _crawl(
                     if budget == 0:
                         break
             target = next_target
-    return pages, observations, foreign
+    return pages, observations, guarded
 
 
 # -- the audit ---------------------------------------------------------------------------------
 
 
-def _audit_guard(registry: Registry, secret: bytes, mode: Mode,
-                 like: ConsentGuard | None) -> ConsentGuard:
-    return ConsentGuard(
-        registry, secret, mode=mode, unknown="block",
-        endpoint=like.endpoint if like is not None else "/_consent",
-        cookie_name=like.cookie_name if like is not None else "cg_consent",
-        gpc_categories=(),  # the audit never sends Sec-GPC; the registry may lack marketing
-    )
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # an HTTP token (RFC 9110 §5.6.2)
+
+
+def _check_cookie(name: str, value: str) -> None:
+    if not _TOKEN.fullmatch(name) or any(c in value for c in ";\r\n"):
+        raise AuditError(f"{name}={value} is not a cookie to send: NAME=VALUE, a name made of "
+                         "letters, digits and !#$%&'*+.^_`|~- and a value without ';'.")
+
+
+def _check_header(name: str, value: str) -> None:
+    if not _TOKEN.fullmatch(name) or "\r" in value or "\n" in value:
+        raise AuditError(f"{name!r} is not a header to send: 'Name: value', a name made of "
+                         "letters, digits and !#$%&'*+.^_`|~- and a value on one line.")
+    if name.lower() == "cookie":
+        raise AuditError("send cookies with --cookie NAME=VALUE (audit_app(cookies=...)), "
+                         "not as a Cookie header: the crawl keeps its own cookie jar.")
+    if name.lower() == "host":
+        raise AuditError("set the host with --base-url (audit_app(base_url=...)), "
+                         "not as a Host header.")
 
 
 def _no_registry() -> Registry:
     return Registry([Category("essential", required=True, description="Needed for the site")],
                     source=None)
+
+
+@dataclass(frozen=True)
+class _Context:
+    """What the findings need to say why a cookie leaked."""
+
+    guard: ConsentGuard | None
+    watching: bool
+    outside: tuple[str, ...]
 
 
 def audit_app(
@@ -998,14 +1134,18 @@ def audit_app(
     progress: Callable[[str], object] | None = None,
     base_url: str = DEFAULT_BASE_URL,
     name: str | None = None,
+    cookies: Mapping[str, str] | None = None,
+    headers: Sequence[tuple[str, str]] = (),
 ) -> AuditReport:
-    """Drive ``app`` in-process three times and report every cookie it sets.
+    """Drive ``app`` in-process, exactly as deployed, and report every cookie it sets.
 
     :param app: a WSGI app (Flask's app object included) or an ASGI app (Starlette,
-        FastAPI, Django's ASGI handler). An app already wrapped by consentguard is
-        unwrapped first, and its guard's registry is used when ``registry`` is None.
+        FastAPI, Django's ASGI handler), with its consentguard where it is deployed: the
+        audit never adds one. When it finds the app's guard it watches just inside it
+        (to tell what the guard removed), signs the all-accepted run's consent with it,
+        and uses its registry when ``registry`` is None.
     :param registry: the declared cookies (a :class:`Registry` or a file path). Without
-        one, every cookie counts as undeclared.
+        one (and no guard in the app), every cookie counts as undeclared.
     :param paths: the paths to start from (each starts with ``/``; a query is allowed).
     :param crawl: how many more pages to visit by following same-site ``<a href>`` links
         of HTML pages, breadth first (``0``: only ``paths``). Redirects are followed as a
@@ -1013,7 +1153,11 @@ def audit_app(
     :param progress: called with one line per response (for a progress display).
     :param base_url: the scheme and host the requests claim to be for.
     :param name: how to name the app in the report (default: its repr).
-    :raises AuditError: when the app is neither WSGI nor ASGI, or its startup fails.
+    :param cookies: cookies every request sends from the start (a login session), on top
+        of those the crawl collects.
+    :param headers: ``(name, value)`` headers every request sends (``Authorization``).
+    :raises AuditError: when the app is neither WSGI nor ASGI, its startup fails, or a
+        cookie or header to send is malformed.
     :raises RegistryError: when the registry file is invalid.
 
     Call it from synchronous code: an ASGI app runs on a private event loop.
@@ -1027,81 +1171,92 @@ def audit_app(
     if base.scheme not in ("http", "https") or not base.hostname or base.path not in ("", "/"):
         raise AuditError(f"base_url {base_url!r} must be an origin such as https://localhost.")
     base_url = f"{base.scheme}://{base.netloc}"
+    sent = dict(cookies or {})
+    for cookie_name, value in sent.items():
+        _check_cookie(cookie_name, value)
+    extra = [(k.strip(), v.strip()) for k, v in headers]
+    for header_name, value in extra:
+        _check_header(header_name, value)
     if isinstance(registry, (str, Path)):
         registry = Registry.load(registry)
-    bare, found = _unwrap(app)
-    interface = detect_interface(bare)
+    interface = detect_interface(app)
+    located = _locate(app)
+    guard = located.guard
     warnings: list[str] = []
     if registry is not None:
         registry_label = registry.source or "(given in code)"
-    elif found is not None:
-        registry = found.registry
+    elif guard is not None:
+        registry = guard.registry
         registry_label = registry.source or "(from the app's ConsentGuard)"
     else:
         registry = _no_registry()
         registry_label = None
         warnings.append("no registry given: every cookie counts as undeclared. "
                         "Fix: pass --registry cookies.toml.")
-    secret = secrets.token_bytes(32)
-    watch = _audit_guard(registry, secret, "report-only", found)
-    enforce = _audit_guard(registry, secret, "enforce", found)
+    endpoint = guard.endpoint if guard is not None else "/_consent"
+    consent_cookie = guard.cookie_name if guard is not None else "cg_consent"
     start = list(dict.fromkeys(_same_site_target(p, base_url + "/", base_url) or p
                                for p in paths))
 
     def skip(target: str) -> bool:
-        endpoint = enforce.endpoint
         path = urlsplit(target).path
         return endpoint is not None and (path == endpoint or path.startswith(endpoint + "/"))
 
-    jars: dict[Run, _Jar] = {
-        "without_guard": _Jar(),
-        "no_consent": _Jar(),
-        "all_accepted": _Jar({enforce.cookie_name: enforce.encode_consent(["*"])}),
-    }
-    guards: dict[Run, ConsentGuard] = {"without_guard": watch, "no_consent": enforce,
-                                       "all_accepted": enforce}
+    runs: tuple[Run, ...] = RUNS if guard is not None else ("no_consent",)
+    jars: dict[Run, _Jar] = {"no_consent": _Jar(sent)}
+    if guard is not None:
+        jars["all_accepted"] = _Jar({**sent, consent_cookie: guard.encode_consent(["*"])})
     pages: list[PageResult] = []
     observations: list[_Observation] = []
-    foreign = False
+    guarded = False
     tap = _Tap()
-    driver = _AsgiDriver(bare, base_url) if interface == "asgi" else None
-    try:
-        if driver is not None:
-            driver.start()
-        for run_name in RUNS:
-            guard = guards[run_name]
+    with _watching(located, tap) as watching:
+        driver = _AsgiDriver(app, base_url, extra) if interface == "asgi" else None
+        try:
             if driver is not None:
-                fetch = driver.fetcher(guard.asgi(_asgi_tap(bare, tap)))
-            else:
-                fetch = _wsgi_fetch(guard.wsgi(_wsgi_tap(bare, tap)), base_url)
-            run_pages, run_observations, run_foreign = _crawl(
-                run_name, fetch, tap, paths=start, crawl=crawl, jar=jars[run_name],
-                base_url=base_url, skip=skip, progress=progress)
-            pages += run_pages
-            observations += run_observations
-            foreign = foreign or run_foreign
-    finally:
-        if driver is not None:
-            driver.close()
-    if foreign:
+                driver.start()
+            fetch = driver.fetcher() if driver is not None else _wsgi_fetch(app, base_url, extra)
+            for run_name in runs:
+                run_pages, run_observations, run_guarded = _crawl(
+                    run_name, fetch, tap, watching=watching, paths=start, crawl=crawl,
+                    jar=jars[run_name], base_url=base_url, skip=skip, progress=progress)
+                pages += run_pages
+                observations += run_observations
+                guarded = guarded or run_guarded
+        finally:
+            if driver is not None:
+                driver.close()
+    if guard is None and guarded:
         warnings.append(
-            "the app runs a ConsentGuard of its own, inside other middleware: the run "
-            "without consentguard was filtered anyway, so pre-consent leaks and what the "
-            "guard removed are not fully visible. Fix: audit the app without its "
-            "middleware (make consentguard the outermost layer, or audit the inner app).")
-    cookies = _cookie_reports(registry, enforce.cookie_name, observations)
-    seen_entries = {id(registry.match(c.name)) for c in cookies}
+            "a ConsentGuard runs inside a layer the audit cannot see through, so it cannot "
+            "tell what the guard removed, nor sign a consent for the all-accepted run. Fix: "
+            "make consentguard the outermost layer (guard.wsgi(app) / guard.asgi(app) last).")
+    elif guard is None:
+        warnings.append(
+            "no consentguard found in the app: nothing stops a cookie before consent, and "
+            "the all-accepted run was skipped. Fix: install the middleware as the outermost "
+            f"layer ({_WHERE_IT_GOES}).")
+    elif not watching:
+        warnings.append(
+            "the audit found the app's ConsentMiddleware but not the instance that runs, so "
+            "it cannot tell what the guard removed from what the app never set.")
+    context = _Context(guard, watching, located.outside)
+    cookie_reports = _cookie_reports(registry, consent_cookie, observations, context)
+    seen_entries = {id(registry.match(c.name)) for c in cookie_reports}
     never_seen = tuple(c for c in registry.cookies
                        if c.storage == "cookie" and id(c) not in seen_entries)
     return AuditReport(
         app=name or repr(app), interface=interface, registry=registry_label,
         base_url=base_url, paths=tuple(paths), crawl=crawl, pages=tuple(pages),
-        cookies=cookies, declared_not_seen=never_seen, warnings=tuple(warnings),
+        cookies=cookie_reports, declared_not_seen=never_seen, warnings=tuple(warnings),
+        guard=guard.mode if guard is not None else None, outside_guard=located.outside,
+        runs=runs,
     )
 
 
 def _cookie_reports(registry: Registry, consent_cookie: str,
-                    observations: Sequence[_Observation]) -> tuple[CookieReport, ...]:
+                    observations: Sequence[_Observation], context: _Context
+                    ) -> tuple[CookieReport, ...]:
     by_name: dict[str, list[_Observation]] = {}
     for observation in observations:
         by_name.setdefault(observation.name, []).append(observation)
@@ -1127,6 +1282,7 @@ def _cookie_reports(registry: Registry, consent_cookie: str,
                 passed=sum(o.passed for o in stored),
                 removed=sum(not o.passed for o in stored),
                 deleted=len(mine) - len(stored),
+                outside=sum(o.origin == "outside" for o in stored),
             )
         stored = [o for o in seen if not o.deletion]
         lifetimes = [o.attributes.lifetime(o.now) for o in stored]
@@ -1143,7 +1299,7 @@ def _cookie_reports(registry: Registry, consent_cookie: str,
                 s for s in samesites if s is not None)[0],
             lifetime=longest,
         )
-        findings = _findings(report, entry, stored, runs["without_guard"])
+        findings = _findings(report, entry, stored, context)
         reports.append(_with_findings(report, findings))
     return tuple(reports)
 
@@ -1152,23 +1308,44 @@ def _with_findings(report: CookieReport, findings: list[Finding]) -> CookieRepor
     return replace(report, findings=tuple(sorted(findings, key=lambda f: f.code)))
 
 
+def _leak_cause(leaked: Sequence[_Observation], report: CookieReport, context: _Context) -> str:
+    """Why a cookie reached the browser with no consent, and the fix."""
+    guard = context.guard
+    if any(o.origin == "outside" for o in leaked):
+        names = ", ".join(context.outside) or "a layer the audit could not name"
+        return (f"A middleware outside consentguard sets it ({names}), so the guard never "
+                f"sees it. Fix: make consentguard the outermost middleware ({_WHERE_IT_GOES}).")
+    if guard is None:
+        return ("No consentguard was found in front of the app. Fix: install the middleware "
+                f"as the outermost layer ({_WHERE_IT_GOES}), or set the cookie only once the "
+                "visitor has accepted its category.")
+    if guard.report_only:
+        return ("The app's consentguard runs in report-only mode, which changes nothing. "
+                "Fix: mode=\"enforce\" once the reports are clean.")
+    if report.category is None and guard.unknown == "allow":
+        return ("The app's consentguard lets undeclared cookies through (unknown=\"allow\"). "
+                "Fix: declare it, or unknown=\"block\".")
+    return ("The app's consentguard let it through. Fix: check that the registry the guard "
+            "uses declares the cookie in the same category as the one audited.")
+
+
 def _findings(report: CookieReport, entry: Cookie | None, stored: Sequence[_Observation],
-              bare: RunStats) -> list[Finding]:
+              context: _Context) -> list[Finding]:
     name = report.name
     out: list[Finding] = []
     if report.declared_as is None and stored:
         out.append(Finding("error", "undeclared", name, (
-            f"the app sets it, but the registry does not declare it, so consentguard blocks it "
-            f"for everyone. Fix: add a [[cookies]] entry (name = \"{name}\", with its category "
-            "and purpose), or stop setting it.")))
-    if bare.set and not report.required:
-        first = min(o.page for o in stored if o.run == "without_guard")
+            f"the app sets it, but the registry does not declare it (consentguard blocks "
+            f"undeclared cookies for everyone). Fix: add a [[cookies]] entry (name = \"{name}\", "
+            "with its category and purpose), or stop setting it.")))
+    leaked = [o for o in stored if o.run == "no_consent" and o.passed]
+    if leaked and not report.required:
+        first = min(o.page for o in leaked)
         why = (f"category {report.category!r} needs consent" if report.category is not None
-               else "undeclared cookies are blocked")
+               else "it is not declared")
         out.append(Finding("error", "pre-consent-leak", name, (
-            f"without consentguard the app sets it before any consent (first on {first}); "
-            f"{why}, so consentguard removes it. Fix: keep consentguard in front of the app, "
-            "or set the cookie only once the visitor has accepted its category.")))
+            f"it reaches the browser before any consent (first on {first}); {why}. "
+            + _leak_cause(leaked, report, context))))
     if stored and not report.required:
         if not all(o.attributes.secure for o in stored):
             out.append(Finding("warning", "missing-secure", name, (
@@ -1219,6 +1396,28 @@ def _non_negative(text: str) -> int:
     return value
 
 
+def _cookie_option(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition("=")
+    try:
+        if not sep:
+            raise AuditError(f"{text!r} is not NAME=VALUE")
+        _check_cookie(name.strip(), value.strip())
+    except AuditError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return name.strip(), value.strip()
+
+
+def _header_option(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition(":")
+    try:
+        if not sep:
+            raise AuditError(f"{text!r} is not 'Name: value'")
+        _check_header(name.strip(), value.strip())
+    except AuditError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return name.strip(), value.strip()
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare the ``audit`` command's arguments on ``parser``."""
     parser.add_argument("app", metavar="APP",
@@ -1232,6 +1431,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--crawl", type=_non_negative, default=0, metavar="N",
                         help="follow same-site links of HTML pages to at most N more pages "
                         "(default: 0)")
+    parser.add_argument("--cookie", dest="cookies", action="append", type=_cookie_option,
+                        metavar="NAME=VALUE",
+                        help="send this cookie with every request (a login session); repeat "
+                        "for several")
+    parser.add_argument("--header", dest="headers", action="append", type=_header_option,
+                        metavar="'NAME: VALUE'",
+                        help="send this header with every request (Authorization); repeat "
+                        "for several")
     parser.add_argument("--format", choices=("text", "json"), default="text",
                         help="report format (default: text)")
     parser.add_argument("-o", "--output", metavar="FILE",
@@ -1253,7 +1460,7 @@ class _DropAll(logging.Filter):
 
 @contextlib.contextmanager
 def _quiet_guard_logs() -> Iterator[None]:
-    # The audit guards log every blocked cookie; the report already says it all.
+    # The app's guard logs every blocked cookie; the report already says it all.
     logger = logging.getLogger("consentguard")
     dropper = _DropAll()
     logger.addFilter(dropper)
@@ -1278,7 +1485,8 @@ def run(args: argparse.Namespace) -> int:
             app = load_app(args.app, factory=args.factory)
             report = audit_app(app, registry=registry, paths=args.paths or ("/",),
                                crawl=args.crawl, progress=progress if show else None,
-                               base_url=args.base_url, name=args.app)
+                               base_url=args.base_url, name=args.app,
+                               cookies=dict(args.cookies or ()), headers=args.headers or ())
     except RegistryError as exc:
         print(f"consentguard audit: cannot use the registry: {_describe_line(exc)}", file=stderr)
         return 2
@@ -1302,4 +1510,3 @@ def run(args: argparse.Namespace) -> int:
 
 def _describe_line(exc: BaseException) -> str:
     return " ".join(str(exc).split())
-

@@ -7,19 +7,35 @@
 - ``/old`` redirects to ``/shop``: an undeclared ``mystery`` cookie, and the deletion of
   an undeclared legacy cookie.
 - ``/deep``: ``prefs`` (functional), reachable only from ``/about``.
+
+``app`` runs no consentguard; ``guarded_app`` is the same site with the Flask extension and
+``cookies.toml`` beside this file.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from flask import Flask, make_response, redirect, request
 from werkzeug.wrappers import Response
 
-app = Flask(__name__)
+from consentguard.flask import ConsentGuard
 
 TWO_YEARS = 2 * 365 * 86400
 
 
-@app.get("/")
+def create_app(*, guarded: bool = False) -> Flask:
+    app = Flask(__name__)
+    for rule, view in (("/", index), ("/about", about), ("/old", old), ("/shop", shop),
+                       ("/deep", deep)):
+        app.add_url_rule(rule, view_func=view)
+    if guarded:
+        app.config.update(SECRET_KEY="audit-site-secret",
+                          CONSENTGUARD_REGISTRY=Path(__file__).with_name("cookies.toml"))
+        ConsentGuard(app)
+    return app
+
+
 def index() -> Response:
     response = make_response(
         "<!doctype html><title>Home</title>"
@@ -32,7 +48,6 @@ def index() -> Response:
     return response
 
 
-@app.get("/about")
 def about() -> Response:
     response = make_response('<p>About us</p><a href="/">Home</a> <a href="/deep?x=1">Deep</a>')
     if "session_id" in request.cookies:
@@ -40,12 +55,10 @@ def about() -> Response:
     return response
 
 
-@app.get("/old")
 def old() -> Response:
     return redirect("/shop")
 
 
-@app.get("/shop")
 def shop() -> Response:
     response = make_response("<p>Shop</p>")
     response.set_cookie("mystery", "1")
@@ -53,8 +66,11 @@ def shop() -> Response:
     return response
 
 
-@app.get("/deep")
 def deep() -> Response:
     response = make_response("<p>Deep</p>")
     response.set_cookie("prefs", "dark", max_age=365 * 86400, secure=True, samesite="Lax")
     return response
+
+
+app = create_app()
+guarded_app = create_app(guarded=True)
