@@ -37,9 +37,11 @@ from apps import (
     deletions_of,
     environ,
     expected,
+    flask_app,
     make_guard,
     make_registry,
     set_cookie_values,
+    starlette_app,
     stored_names,
     wsgi_app,
 )
@@ -940,3 +942,269 @@ def test_asgi_async_store_failure_is_a_503() -> None:
     reply = post_json(via_asgi, make_guard(on_consent=store), {"accept": ["analytics"]})
     assert reply.status == 503 and reply.set_cookies == []
     assert "could not be recorded" in reply.json()["error"]
+
+
+# -- hostile bodies -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("body", [
+    pytest.param(b"[" * 16_000, id="16000-brackets"),
+    pytest.param(b'{"accept":' + b"[" * 5000 + b"]" * 5000 + b"}", id="deep-accept"),
+    pytest.param(b"{" + b'"a":{' * 3000, id="deep-objects"),
+])
+def test_deeply_nested_json_is_400(send: Driver, body: bytes) -> None:
+    reply = send(make_guard(), "POST", "/_consent", headers=SAME_ORIGIN, body=body,
+                 content_type="application/json")
+    assert reply.status == 400 and reply.set_cookies == []
+    assert "invalid JSON body" in reply.json()["error"]
+
+
+KNOWN_STATUSES = {200, 303, 400, 403, 405, 413, 415, 503}
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    method=st.sampled_from(["POST", "DELETE", "PUT"]),
+    content_type=st.sampled_from([
+        "application/json", FORM, "", "multipart/form-data; boundary=b",
+        "multipart/form-data", "text/plain", "application/json; charset=latin-1"]),
+    body=st.one_of(
+        st.binary(max_size=512),
+        st.text(alphabet="[]{}\":,acept*1 \\u0000", max_size=2000).map(str.encode),
+        st.integers(1, 20_000).map(lambda n: b"[" * n),
+        st.lists(st.sampled_from([b"--b\r\n", b"Content-Disposition: form-data; name=\"accept\"",
+                                  b"\r\n\r\n", b"analytics", b"--b--\r\n", b"\r\n", b"x"]),
+                 max_size=30).map(b"".join),
+    ),
+    fail=st.booleans(),
+)
+def test_no_body_makes_the_endpoint_raise(method: str, content_type: str, body: bytes,
+                                          fail: bool) -> None:
+    guard = make_guard(on_consent=_disk_full if fail else None)
+    request = _request(method, body, headers={"content-type": content_type,
+                                              "sec-fetch-site": "same-origin"})
+    response = record_proof(guard, _handle(guard, request))
+    assert response.status in KNOWN_STATUSES
+    if response.status >= 400:
+        assert not [v for k, v in response.headers if k == "Set-Cookie"]
+
+
+# -- multipart forms (Django's and some clients' default encoding) ---------------------------
+
+
+def _multipart(fields: Sequence[tuple[str, str]], boundary: str = "cgBoundary") -> bytes:
+    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
+             for name, value in fields]
+    return ("".join(parts) + f"--{boundary}--\r\n").encode()
+
+
+def test_multipart_form_records_a_choice(send: Driver) -> None:
+    body = _multipart([("accept", "analytics"), ("accept", "functional"), ("next", "/shop")])
+    reply = send(make_guard(), "POST", "/_consent", headers=SAME_ORIGIN, body=body,
+                 content_type="multipart/form-data; boundary=cgBoundary")
+    assert reply.status == 303 and reply.header("location") == "/shop"
+    assert decoded(make_guard(), reply).accepted == {"analytics", "functional"}
+
+
+@pytest.mark.parametrize(("body", "content_type", "status"), [
+    pytest.param(_multipart([("accept", "analytics")] * 900),
+                 "multipart/form-data; boundary=cgBoundary", 413, id="over-16-kib"),
+    pytest.param(_multipart([("accept", "analytics")]), "multipart/form-data", 400,
+                 id="no-boundary"),
+    pytest.param(b"--cgBoundary\r\nContent-Disposition: form-data; name=\"accept\"\r\n\r\nanaly",
+                 "multipart/form-data; boundary=cgBoundary", 400, id="truncated"),
+    pytest.param(_multipart([("accept", "nope")]), "multipart/form-data; boundary=cgBoundary",
+                 400, id="unknown-category"),
+])
+def test_bad_multipart_forms(send: Driver, body: bytes, content_type: str, status: int) -> None:
+    reply = send(make_guard(), "POST", "/_consent", headers=SAME_ORIGIN, body=body,
+                 content_type=content_type)
+    assert reply.status == status and reply.set_cookies == []
+
+
+def test_multipart_file_fields_are_ignored(send: Driver) -> None:
+    body = (b'--cgBoundary\r\nContent-Disposition: form-data; name="accept"; filename="a.txt"\r\n'
+            b"Content-Type: text/plain\r\n\r\nmarketing\r\n"
+            + _multipart([("accept", "analytics")]))
+    reply = send(make_guard(), "POST", "/_consent", headers=SAME_ORIGIN, body=body,
+                 content_type="multipart/form-data; boundary=cgBoundary")
+    assert reply.status == 303
+    assert decoded(make_guard(), reply).accepted == {"analytics"}
+
+
+# -- the cross-origin rule (Go's net/http CrossOriginProtection), row by row -----------------
+
+TRUSTED = "https://shop.example.com"
+
+
+@pytest.mark.parametrize(("scheme", "headers", "allowed"), [
+    # Sec-Fetch-Site decides when present: only browsers send it, pages cannot forge it.
+    pytest.param("https", {"sec-fetch-site": "same-origin"}, True, id="fetch-same-origin"),
+    pytest.param("https", {"sec-fetch-site": "none"}, True, id="fetch-none"),
+    pytest.param("https", {"sec-fetch-site": "same-origin", "host": "127.0.0.1:8000",
+                           "origin": "https://shop.example.com"}, True,
+                 id="proxy-rewrites-host"),
+    pytest.param("http", {"sec-fetch-site": "same-origin", "origin": "https://www.example.com"},
+                 True, id="tls-proxy-same-origin"),
+    pytest.param("https", {"sec-fetch-site": "cross-site"}, False, id="fetch-cross-site"),
+    pytest.param("https", {"sec-fetch-site": "same-site"}, False, id="fetch-same-site"),
+    pytest.param("https", {"sec-fetch-site": "cross-site", "origin": "https://www.example.com"},
+                 False, id="fetch-cross-site-with-matching-origin"),
+    pytest.param("https", {"sec-fetch-site": "bogus"}, False, id="fetch-unknown-value"),
+    # No Sec-Fetch-Site: Origin's host must be Host.
+    pytest.param("https", {"origin": "https://www.example.com"}, True, id="origin-matches"),
+    pytest.param("https", {"origin": "https://www.example.com:443"}, True,
+                 id="origin-default-port"),
+    pytest.param("https", {"origin": "https://WWW.Example.com"}, True, id="origin-case"),
+    pytest.param("http", {"origin": "https://www.example.com"}, True,
+                 id="https-origin-on-http-request"),
+    pytest.param("https", {"origin": "http://www.example.com"}, False,
+                 id="http-origin-on-https-request"),
+    pytest.param("https", {"origin": "https://evil.example"}, False, id="origin-other-host"),
+    pytest.param("https", {"origin": "https://www.example.com:8443"}, False,
+                 id="origin-other-port"),
+    pytest.param("https", {"origin": "null"}, False, id="origin-null"),
+    pytest.param("https", {"origin": "https://shop.example.com", "host": "127.0.0.1:8000"},
+                 False, id="proxy-without-fetch-site"),
+    # Neither header: not a browser (curl, a server-side client), as in Go.
+    pytest.param("https", {}, True, id="no-browser-signal"),
+])
+def test_cross_origin_rule(scheme: str, headers: dict[str, str], allowed: bool) -> None:
+    response = _handle(make_guard(), _request(headers=headers, scheme=scheme))
+    assert (response.status == 303) is allowed, response.body
+    assert response.status in (303, 403)
+
+
+@pytest.mark.parametrize("headers", [
+    pytest.param({"origin": TRUSTED, "host": "127.0.0.1:8000"}, id="proxy-old-browser"),
+    pytest.param({"origin": TRUSTED, "sec-fetch-site": "cross-site"}, id="cross-site"),
+    pytest.param({"origin": TRUSTED, "sec-fetch-site": "same-site"}, id="same-site"),
+    pytest.param({"origin": "HTTPS://Shop.Example.com:443", "sec-fetch-site": "same-site"},
+                 id="same-origin-other-spelling"),
+])
+def test_trusted_origins_are_admitted(headers: dict[str, str]) -> None:
+    assert _handle(make_guard(), _request(headers=headers)).status == 403
+    guard = make_guard(trusted_origins=[TRUSTED])
+    assert _handle(guard, _request(headers=headers)).status == 303
+
+
+@pytest.mark.parametrize("origin", [
+    pytest.param("http://shop.example.com", id="other-scheme"),
+    pytest.param("https://shop.example.com:8443", id="other-port"),
+    pytest.param("https://evil.shop.example.com", id="subdomain"),
+])
+def test_trusted_origins_are_exact(origin: str) -> None:
+    guard = make_guard(trusted_origins=[TRUSTED])
+    request = _request(headers={"origin": origin, "sec-fetch-site": "cross-site"})
+    assert _handle(guard, request).status == 403
+
+
+@pytest.mark.parametrize(("origins", "message"), [
+    pytest.param("https://shop.example.com", "must be a list", id="a-string"),
+    pytest.param(["shop.example.com"], "must start with https://", id="no-scheme"),
+    pytest.param(["ftp://shop.example.com"], "must start with https://", id="other-scheme"),
+    pytest.param(["https://"], "needs a host", id="no-host"),
+    pytest.param(["https://shop.example.com/"], "no path", id="trailing-slash"),
+    pytest.param(["https://shop.example.com/shop"], "no path", id="path"),
+    pytest.param(["https://shop.example.com?x"], "no path, query", id="query"),
+    pytest.param(["https://user@shop.example.com"], "needs a host", id="userinfo"),
+    pytest.param(["https://shop.example.com:port"], "invalid trusted origin", id="bad-port"),
+    pytest.param([42], "not a string", id="not-a-string"),
+])
+def test_trusted_origins_are_validated(origins: Any, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        make_guard(trusted_origins=origins)
+
+
+def test_flask_trusted_origins_from_config() -> None:
+    app = flask_app(None, SECRET_KEY="flask-secret", CONSENTGUARD_REGISTRY=make_registry(),
+                    CONSENTGUARD_TRUSTED_ORIGINS=[TRUSTED])
+    client = app.test_client()
+    headers = {"Origin": TRUSTED, "Host": "127.0.0.1:8000"}
+    assert client.post("/_consent", data={"accept": "*"}, headers=headers).status_code == 303
+    headers["Origin"] = "https://evil.example"
+    assert client.post("/_consent", data={"accept": "*"}, headers=headers).status_code == 403
+
+
+# -- cookie_secure="auto": plain-http development and test clients ---------------------------
+
+
+@pytest.mark.parametrize(("option", "name", "scheme", "secure"), [
+    pytest.param("auto", "cg_consent", "https", True, id="auto-https"),
+    pytest.param("auto", "cg_consent", "wss", True, id="auto-wss"),
+    pytest.param("auto", "cg_consent", "http", False, id="auto-http"),
+    pytest.param("auto", "__Host-cg_consent", "http", True, id="auto-host-prefix"),
+    pytest.param("auto", "__Secure-cg_consent", "http", True, id="auto-secure-prefix"),
+    pytest.param(True, "cg_consent", "http", True, id="forced-on"),
+    pytest.param(False, "cg_consent", "https", False, id="forced-off"),
+])
+def test_cookie_secure(option: Any, name: str, scheme: str, secure: bool) -> None:
+    guard = make_guard(cookie_secure=option, cookie_name=name)
+    response = _handle(guard, _request(scheme=scheme))
+    (consent_cookie,) = [v for k, v in response.headers
+                         if k == "Set-Cookie" and v.startswith(f"{name}=")]
+    assert ("Secure" in [a.strip() for a in consent_cookie.split(";")]) is secure
+
+
+def test_cookie_secure_is_validated() -> None:
+    with pytest.raises(ValueError, match="cookie_secure must be 'auto', True or False"):
+        make_guard(cookie_secure="yes")
+
+
+@pytest.mark.parametrize("base_url", ["http://127.0.0.1:8000", "http://testserver"])
+def test_adapters_follow_the_scheme(send: Driver, base_url: str) -> None:
+    # The default base URL of each test client is plain http: the cookie must not be Secure.
+    if send is via_wsgi:
+        response = Client(make_guard().wsgi(wsgi_app), use_cookies=False).post(
+            "/_consent", base_url=base_url, data={"accept": "*"})
+        set_cookies = response.headers.getlist("Set-Cookie")
+    else:
+        set_cookies = asgi_request(make_guard().asgi(asgi_app), "POST", "/_consent",
+                                   base_url=base_url, data={"accept": "*"}).headers.get_list(
+                                       "set-cookie")
+    assert set_cookies and "Secure" not in set_cookies[0]
+    https = send(make_guard(), "POST", "/_consent", headers=SAME_ORIGIN,
+                 body=form([("accept", "*")]), content_type=FORM)
+    assert "Secure" in https.set_cookies[0]
+
+
+# (Starlette 0.5x wants httpx2 for its TestClient and warns, once, on import with httpx.)
+@pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")
+def test_starlette_testclient_keeps_the_choice() -> None:
+    from starlette.testclient import TestClient
+
+    with TestClient(starlette_app(make_guard())) as client:  # http://testserver
+        assert client.post("/_consent", data={"accept": "analytics"}).status_code == 200
+        assert client.get("/").json()["analytics"] is True
+        assert client.get("/_consent").json()["needs_consent"] is False
+
+
+def test_flask_test_client_keeps_the_choice() -> None:
+    client = flask_app(make_guard()).test_client()  # http://localhost
+    assert client.post("/_consent", data={"accept": "analytics"}).status_code == 303
+    assert client.get("/").get_json()["analytics"] is True
+    assert client.get("/_consent").get_json()["needs_consent"] is False
+
+
+def test_flask_cookie_secure_from_config() -> None:
+    app = flask_app(None, SECRET_KEY="flask-secret", CONSENTGUARD_REGISTRY=make_registry(),
+                    CONSENTGUARD_COOKIE_SECURE=True)
+    response = app.test_client().post("/_consent", data={"accept": "*"})
+    assert "Secure" in response.headers.getlist("Set-Cookie")[0]
+
+
+def test_an_untrusted_tls_proxy_is_named_once(caplog: pytest.LogCaptureFixture) -> None:
+    guard = make_guard()
+    proxied = {"x-forwarded-proto": "https", "sec-fetch-site": "same-origin"}
+    with caplog.at_level(logging.WARNING, logger="consentguard"):
+        for _ in range(3):
+            _handle(guard, _request(headers=proxied, scheme="http"))
+        _handle(guard, _request(headers=proxied, scheme="https"))  # trusted: nothing to say
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1
+    for fix in ("--proxy-headers", "--forwarded-allow-ips", "ProxyFix"):
+        assert fix in warnings[0]
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="consentguard"):
+        _handle(make_guard(), _request(headers=proxied, scheme="https"))
+    assert caplog.records == []

@@ -374,8 +374,12 @@ def _parse_multipart(request: EndpointRequest) -> dict[str, list[str]]:
     from werkzeug.http import parse_options_header
 
     mimetype, options = parse_options_header(request.headers.get("content-type", ""))
-    if not options.get("boundary"):
+    boundary = options.get("boundary")
+    if not boundary:
         raise ValueError("the multipart form has no boundary")
+    if f"--{boundary}--".encode("latin-1", "replace") not in request.body:
+        # (werkzeug reads a cut-off body as the parts it got: a choice half-sent)
+        raise ValueError("the multipart form is incomplete: no closing boundary")
     parser = FormDataParser(max_form_memory_size=MAX_BODY, max_content_length=MAX_BODY,
                             max_form_parts=100)
     try:
