@@ -445,9 +445,6 @@ def create_app(*, secret_key: str | None = None) -> ASGIApp:
     guard = ConsentGuard(
         registry,
         secret_key or os.environ.get("CONSENTGUARD_DEMO_SECRET") or secrets.token_urlsafe(32),
-        # The demo runs on plain http://127.0.0.1: a Secure consent cookie would never be
-        # stored there. On a real (https) site keep the default cookie_secure=True.
-        cookie_secure=False,
         on_violation=log.on_violation,
     )
     endpoint = guard.endpoint or "/_consent"

@@ -349,7 +349,16 @@
     if (busy) return;
     busy = true;
     root.setAttribute("aria-busy", "true");
-    request("POST", { accept: accept }).then(function (s) {
+    request("POST", { accept: accept }).then(function () {
+      // Read the state back: a cookie the browser refused to keep (a Secure cookie on plain
+      // http, say) would otherwise close the banner on a choice that was never stored.
+      return request("GET");
+    }).then(function (s) {
+      if (!s.consent || s.needs_consent) {
+        throw new Error("consentguard: the choice did not stick (the browser kept no consent cookie)");
+      }
+      return s;
+    }).then(function (s) {
       close();
       apply(s, true);
     }, function (err) {
