@@ -7,6 +7,7 @@ In-process through ``call_command`` with ``override_settings``, and once as a re
 from __future__ import annotations
 
 import io
+import json
 import os
 import subprocess
 import sys
@@ -178,10 +179,15 @@ def test_command_audit_drives_the_project(tmp_path: Path) -> None:
     report = tmp_path / "audit.json"
     with pytest.raises(CommandError) as caught:
         call_command("consentguard", "audit", "--format", "json", "-o", str(report))
-    assert caught.value.returncode == 1  # pre-consent leaks and an undeclared cookie
+    assert caught.value.returncode == 1  # an undeclared cookie
     text = report.read_text()
     for name in ("_ga", "_fbp", "theme", "tracker"):
         assert f'"{name}"' in text
+    data = json.loads(text)
+    # Audited as deployed: the guard (first in MIDDLEWARE) removes what needs consent.
+    assert data["guard"]["mode"] == "enforce"
+    assert data["undeclared"] == ["tracker"] and data["pre_consent_leaks"] == []
+    assert data["removed_before_consent"] == ["_fbp", "_ga", "theme"]
 
 
 def test_command_starter_writes_the_template(tmp_path: Path) -> None:

@@ -583,6 +583,7 @@ class _Located:
     layer: Any = None  # the WSGIConsentMiddleware / ConsentMiddleware that runs the guard
     outside: tuple[str, ...] = ()  # the middleware outside it, outermost first
     built: Any = None  # a Starlette app whose middleware stack the audit built
+    inner: str = "app"  # the layer's attribute that holds what it wraps
 
 
 def _locate(app: Any) -> _Located:
@@ -596,6 +597,8 @@ def _locate(app: Any) -> _Located:
         if isinstance(getattr(layer, "user_middleware", None), list) and hasattr(
                 layer, "build_middleware_stack"):
             return _locate_starlette(layer, _names(outside))
+        if getattr(layer, "_middleware_chain", None) is not None:  # Django's WSGI/ASGI handler
+            return _locate_django(layer._middleware_chain, _names(outside))
         inner = getattr(layer, "app", None)
         if inner is not None and inner is not layer:
             outside.append(layer)
@@ -641,6 +644,27 @@ def _locate_starlette(app: Any, outside: tuple[str, ...]) -> _Located:
     return _Located(guard, None, (*outside, *inside), built)
 
 
+_DJANGO_MIDDLEWARE = "consentguard.django.middleware.ConsentMiddleware"
+
+
+def _locate_django(chain: Any, outside: tuple[str, ...]) -> _Located:
+    """Django's middleware chain: each middleware wrapped by Django's exception handler
+    (``__wrapped__``), each holding the next in ``get_response``."""
+    passed: list[Any] = []
+    for _ in range(64):
+        layer = getattr(chain, "__wrapped__", chain)
+        cls = type(layer)
+        if f"{cls.__module__}.{cls.__qualname__}" == _DJANGO_MIDDLEWARE:
+            from .django.conf import get_guard  # Django is installed: its handler runs
+
+            return _Located(get_guard(), layer, (*outside, *_names(passed)), inner="get_response")
+        passed.append(layer)
+        chain = getattr(layer, "get_response", None)
+        if chain is None:
+            break
+    return _Located()
+
+
 @contextlib.contextmanager
 def _watching(located: _Located, tap: _Tap) -> Iterator[bool]:
     """Watch just inside the app's guard for the audit's duration; yield whether it can."""
@@ -648,13 +672,18 @@ def _watching(located: _Located, tap: _Tap) -> Iterator[bool]:
     if layer is None:
         yield False
         return
-    original = layer.app
-    layer.app = (_asgi_tap(original, tap) if isinstance(layer, ConsentMiddleware)
-                 else _wsgi_tap(original, tap))
+    original = getattr(layer, located.inner)
+    if located.inner == "get_response":
+        watcher = _django_tap(original, tap, is_async=bool(getattr(layer, "is_async", False)))
+    elif isinstance(layer, ConsentMiddleware):
+        watcher = _asgi_tap(original, tap)
+    else:
+        watcher = _wsgi_tap(original, tap)
+    setattr(layer, located.inner, watcher)
     try:
         yield True
     finally:
-        layer.app = original
+        setattr(layer, located.inner, original)
         if located.built is not None:  # as it was: Starlette builds it on its first call
             located.built.middleware_stack = None
 
@@ -759,6 +788,26 @@ def _wsgi_fetch(app: Any, base_url: str, extra: Sequence[tuple[str, str]]) -> _F
         return response
 
     return fetch
+
+
+def _django_tap(get_response: Any, tap: _Tap, *, is_async: bool) -> Any:
+    """Record a Django response's Set-Cookie lines as its WSGI and ASGI handlers emit them."""
+    def record(response: Any) -> Any:
+        tap.reached = True
+        tap.set_cookies = [v for k, v in response.items() if k.lower() == "set-cookie"]
+        tap.set_cookies += [c.output(header="") for c in response.cookies.values()]
+        return response
+
+    if is_async:
+        async def tapped_async(request: Any) -> Any:
+            return record(await get_response(request))
+
+        return tapped_async
+
+    def tapped(request: Any) -> Any:
+        return record(get_response(request))
+
+    return tapped
 
 
 def _asgi_tap(app: Any, tap: _Tap) -> Any:
