@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from hypothesis import strategies as st
 
 from consentguard import Category, Cookie, Registry, RegistryError
 from consentguard.check import check_file, format_text, lint, summary
+from consentguard.cli import main
 from consentguard.registry import collect_problems
 
 HEAD = """
@@ -265,3 +267,67 @@ def test_cookies_of_the_wrong_shape_are_said_even_with_no_category_left() -> Non
     assert registry is None
     assert [p.problem for p in problems] == ["no category is required.",
                                              "'cookies' must be a list."]
+
+
+# -- hostile files ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("name", "text"), [
+    pytest.param("cookies.json", "[" * 20_000, id="json"),
+    pytest.param("cookies.toml", "x = " + "[" * 20_000 + "]" * 20_000, id="toml"),
+    pytest.param("cookies.toml", HEAD + "[categories.x]\nconsent_mode = " + "[" * 50
+                 + "]" * 50 + "\n", id="toml-deep-value"),
+])
+def test_a_deeply_nested_file_is_one_clear_problem(tmp_path: Path, name: str, text: str,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    path = write(tmp_path, text, name)
+    [problem] = check_file(path).problems
+    assert problem.source == str(path)
+    assert problem.problem == "the file nests arrays or tables more than 32 levels deep."
+    assert main(["check", str(path)]) == 1  # as for any other file that does not parse
+    out = capsys.readouterr()
+    assert f"{path}: the file nests arrays" in out.out and "Traceback" not in out.err
+
+
+def nested_prefixes(n: int) -> str:
+    return HEAD + "".join(entry("a" * i + "*", "analytics") for i in range(1, n + 1))
+
+
+def test_nested_prefix_patterns_are_checked_quickly(tmp_path: Path) -> None:
+    # 400 patterns each overlapping every other: 200 took 83 s with a DP per pair.
+    path = write(tmp_path, nested_prefixes(400))
+    start = time.perf_counter()
+    result = check_file(path)
+    assert time.perf_counter() - start < 10  # a sanity guard; it takes well under a second
+    assert result.ok
+
+
+def test_one_overlap_warning_per_pattern_counts_the_others(tmp_path: Path) -> None:
+    # Every pair would be 79,800 warnings; one per entry is what a person can act on.
+    warnings = check_file(write(tmp_path, nested_prefixes(400))).warnings
+    overlaps = [w for w in warnings if w.code == "overlapping-patterns"]
+    assert [w.index for w in overlaps] == list(range(1, 400))
+    assert str(overlaps[0]).endswith("otherwise drop one of them.")  # one overlap only
+    assert "It also overlaps the pattern(s) of entries #1, #2, #3, #4, #5 and 393 more." in (
+        str(overlaps[-1]))
+
+
+def test_the_overlap_named_is_one_in_another_category() -> None:
+    registry = Registry([Category("essential", required=True), Category("analytics")], [
+        Cookie("ab*", category="analytics", duration="1 day"),
+        Cookie("abc*", category="essential", duration="1 day"),
+        Cookie("abcd*", category="analytics", duration="1 day")])
+    last = [w for w in lint(registry) if w.code == "overlapping-patterns"][-1]
+    assert last.index == 2
+    assert "overlaps 'abc*' (entry #1, category 'essential')" in last.message
+    assert last.message.endswith("It also overlaps the pattern(s) of entries #0.")
+
+
+def test_one_shadowed_name_warning_per_name() -> None:
+    registry = Registry([Category("essential", required=True), Category("analytics")], [
+        Cookie("_ga*", category="analytics", duration="1 day"),
+        Cookie("_g*", category="analytics", duration="1 day"),
+        Cookie("_ga_x", category="essential", duration="1 day")])
+    [shadowed] = [w for w in lint(registry) if w.code == "shadowed-name"]
+    assert "also matches the pattern '_ga*' (entry #0" in shadowed.message
+    assert shadowed.message.endswith("It also matches the pattern(s) of entries #1.")

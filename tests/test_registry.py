@@ -253,6 +253,59 @@ def test_patterns_overlap_is_exactly_a_common_name(a: str, b: str) -> None:
     assert patterns_overlap(a, b) is common
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.text("abc*", max_size=3), st.text("abc*", max_size=3))
+def test_patterns_overlap_agrees_with_brute_force_on_three_letters(a: str, b: str) -> None:
+    longest = len(a.replace("*", "")) + len(b.replace("*", ""))
+    names = ("".join(chars) for n in range(longest + 1)
+             for chars in itertools.product("abc", repeat=n))
+    common = any(name_matches(a, name) and name_matches(b, name) for name in names)
+    assert patterns_overlap(a, b) is common
+
+
+def test_patterns_overlap_is_linear() -> None:
+    # A DP over both patterns would take 10^10 steps here.
+    start = time.perf_counter()
+    n = 100_000
+    assert patterns_overlap("a" * n + "*", "*" + "a" * n)
+    assert patterns_overlap("*a" * n + "*", "a*" * n)
+    assert not patterns_overlap("a" * n + "*b", "*" + "a" * n + "c")
+    assert time.perf_counter() - start < 5  # a sanity guard; it takes milliseconds
+
+
+ADVERSARIAL = [
+    pytest.param(["a" * i + "*" for i in range(1, 401)], id="nested-prefixes"),
+    pytest.param(["*" + "a" * i for i in range(1, 401)], id="nested-suffixes"),
+    pytest.param(["*a" * i + "*" for i in range(1, 401)], id="stars-between"),
+    pytest.param(["a" + "*" * i + "b" * i for i in range(1, 401)], id="many-stars"),
+    # Equal weights: every pair is compared (a different category each).
+    pytest.param([f"{i:03d}*x" for i in range(400)], id="equal-weight-disjoint"),
+]
+
+
+@pytest.mark.parametrize("names", ADVERSARIAL)
+def test_adversarial_patterns_build_quickly(names: list[str]) -> None:
+    categories = [Category("essential", required=True),
+                  *(Category(f"c{i}") for i in range(len(names)))]
+    cookies = [Cookie(name, category=f"c{i}") for i, name in enumerate(names)]
+    start = time.perf_counter()
+    registry = Registry(categories, cookies)
+    assert registry.match(names[-1].replace("*", "")) is not None
+    # A sanity guard many times the time it takes (the pairwise DP took minutes).
+    assert time.perf_counter() - start < 10
+
+
+def test_equal_weight_overlaps_are_each_reported_quickly() -> None:
+    # 400 patterns of one weight that all overlap, in alternating categories.
+    data = {"categories": {"essential": {"required": True}, "a": {}, "b": {}},
+            "cookies": [{"name": "a" * i + "*" + "a" * (400 - i), "category": "ab"[i % 2]}
+                        for i in range(400)]}
+    start = time.perf_counter()
+    with pytest.raises(RegistryError, match=r"entry #1: .* the pattern overlaps"):
+        Registry.from_dict(data)
+    assert time.perf_counter() - start < 10
+
+
 def test_patterns_overlap_handles_long_patterns() -> None:
     # A recursive search would hit Python's recursion limit on long names.
     assert patterns_overlap("a" * 900 + "*", "*" + "a" * 900)
@@ -456,6 +509,54 @@ def test_unreadable_files(tmp_path: Path, filename: str, content: str | bytes | 
     with pytest.raises(RegistryError) as info:
         Registry.load(path)
     assert_names_and_fixes(str(info.value), str(path), None, None, words)
+
+
+DEEP = 20_000  # far past Python's recursion limit
+HOSTILE_FILES = [
+    pytest.param("cookies.json", "[" * DEEP, "more than 32 levels deep", id="json-unclosed"),
+    pytest.param("cookies.json", "[" * DEEP + "]" * DEEP, "more than 32 levels deep",
+                 id="json-whole-file"),
+    pytest.param("cookies.json", '{"version": ' + "[" * DEEP + "]" * DEEP + "}",
+                 "more than 32 levels deep", id="json-in-a-value"),
+    pytest.param("cookies.json", '{"a": ' * DEEP + "1" + "}" * DEEP,
+                 "more than 32 levels deep", id="json-objects"),
+    pytest.param("cookies.json", "[" * 40 + "]" * 40, "more than 32 levels deep",
+                 id="json-deep-but-parseable"),
+    pytest.param("cookies.toml", "x = " + "[" * DEEP, "more than 32 levels deep",
+                 id="toml-unclosed"),
+    pytest.param("cookies.toml", "x = " + "[" * DEEP + "]" * DEEP,
+                 "more than 32 levels deep", id="toml-in-a-value"),
+    pytest.param("cookies.toml", "x = " + "{a = " * DEEP + "1" + "}" * DEEP,
+                 "more than 32 levels deep", id="toml-inline-tables"),
+    pytest.param("cookies.toml", "[categories.e]\nconsent_mode = " + "[" * 40 + "]" * 40,
+                 "more than 32 levels deep", id="toml-deep-but-parseable"),
+    pytest.param("cookies.toml", "x = " + "1" * 5000, "cannot be read", id="toml-huge-int"),
+    pytest.param("cookies.json", '{"version": ' + "1" * 5000 + "}", "cannot be read",
+                 id="json-huge-int"),
+    # A lone surrogate cannot be encoded: every consent cookie signed with it would fail.
+    pytest.param("cookies.json", '{"version": "\\ud800"}', "lone surrogate",
+                 id="json-lone-surrogate"),
+]
+
+
+@pytest.mark.parametrize(("filename", "content", "words"), HOSTILE_FILES)
+def test_hostile_files_are_registry_errors(tmp_path: Path, filename: str, content: str,
+                                           words: str) -> None:
+    path = tmp_path / filename
+    path.write_text(content, encoding="utf-8")
+    for read in (Registry.load, Registry.read):
+        with pytest.raises(RegistryError) as info:
+            read(path)
+        assert_names_and_fixes(str(info.value), str(path), None, None, words)
+    with pytest.raises(RegistryError, match=re.escape(words)):
+        Registry.loads(content, format="json" if filename.endswith("json") else "toml")
+
+
+def test_consent_mode_must_hold_strings() -> None:
+    # Anything else made the registry unhashable, and a nested list reached the endpoint.
+    with pytest.raises(RegistryError, match="'consent_mode' must be a list of strings"):
+        Registry.loads('[categories.e]\nrequired = true\nconsent_mode = [["x"]]\n',
+                       format="toml")
 
 
 CODE_ERRORS = [

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .exceptions import RegistryError
-from .registry import Registry, collect_problems, patterns_overlap
+from .registry import Cookie, Registry, collect_problems, patterns_overlap
 
 __all__ = ["MAX_PROBLEMS", "CheckResult", "LintWarning", "check_file", "lint", "summary"]
 
@@ -114,36 +114,41 @@ def lint(registry: Registry) -> Iterable[LintWarning]:
     """The warnings for a valid registry, in file order within each kind."""
     index = {id(c): i for i, c in enumerate(registry.cookies)}
     patterns = [c for c in registry.cookies if c.is_pattern]
-    for a_pos, a in enumerate(patterns):
-        for b in patterns[a_pos + 1:]:
-            if (a.storage == "cookie") != (b.storage == "cookie"):
-                continue
-            if not _may_overlap(a.name, b.name) or not patterns_overlap(a.name, b.name):
-                continue
-            heavier = a if a.weight >= b.weight else b
-            if a.category == b.category:
-                message = (f"overlaps {a.name!r} (entry #{index[id(a)]}) in the same "
-                           f"category; names matching both are described by {heavier.name!r}. "
-                           "Fix: nothing if that is meant (a more precise purpose); "
-                           "otherwise drop one of them.")
-            else:
-                message = (f"overlaps {a.name!r} (entry #{index[id(a)]}, category "
-                           f"{a.category!r}); a name matching both is treated as "
-                           f"{heavier.category!r} (the pattern {heavier.name!r} has more "
-                           "literal characters). Fix: make sure that is meant, or declare "
-                           "the names that match both exactly.")
-            yield LintWarning("overlapping-patterns", b.name, message, index[id(b)])
+    # One warning per entry, naming one other and counting the rest: a registry of
+    # nested prefixes ('a*', 'aa*', ...) would otherwise warn about every pair.
+    for b_pos, b in enumerate(patterns):
+        others = [a for a in patterns[:b_pos] if (a.storage == "cookie") == (b.storage == "cookie")
+                  and patterns_overlap(a.name, b.name)]
+        if not others:
+            continue
+        # The one named: another category's if any (that is where a name changes hands).
+        a = next((a for a in others if a.category != b.category), others[0])
+        heavier = a if a.weight >= b.weight else b
+        if a.category == b.category:
+            message = (f"overlaps {a.name!r} (entry #{index[id(a)]}) in the same "
+                       f"category; names matching both are described by {heavier.name!r}. "
+                       "Fix: nothing if that is meant (a more precise purpose); "
+                       "otherwise drop one of them.")
+        else:
+            message = (f"overlaps {a.name!r} (entry #{index[id(a)]}, category "
+                       f"{a.category!r}); a name matching both is treated as "
+                       f"{heavier.category!r} (the pattern {heavier.name!r} has more "
+                       "literal characters). Fix: make sure that is meant, or declare "
+                       "the names that match both exactly.")
+        yield LintWarning("overlapping-patterns", b.name,
+                          message + _also(others, a, index, "overlaps"), index[id(b)])
     for cookie in registry.cookies:
         if cookie.is_pattern or cookie.storage != "cookie":
             continue
-        for pattern in patterns:
-            if (pattern.storage == "cookie" and pattern.category != cookie.category
-                    and pattern.matches(cookie.name)):
-                yield LintWarning("shadowed-name", cookie.name, (
-                    f"also matches the pattern {pattern.name!r} (entry "
-                    f"#{index[id(pattern)]}, category {pattern.category!r}); the exact name "
-                    f"wins, so it is {cookie.category!r}. Fix: make sure that is meant."),
-                    index[id(cookie)])
+        shadowing = [p for p in patterns if p.storage == "cookie"
+                     and p.category != cookie.category and p.matches(cookie.name)]
+        if shadowing:
+            pattern = shadowing[0]
+            yield LintWarning("shadowed-name", cookie.name, (
+                f"also matches the pattern {pattern.name!r} (entry "
+                f"#{index[id(pattern)]}, category {pattern.category!r}); the exact name "
+                f"wins, so it is {cookie.category!r}. Fix: make sure that is meant."
+                + _also(shadowing, pattern, index, "matches")), index[id(cookie)])
     for cookie in patterns:
         if cookie.weight <= BROAD_LITERAL:
             yield LintWarning("broad-pattern", cookie.name, (
@@ -174,12 +179,18 @@ def lint(registry: Registry) -> Iterable[LintWarning]:
                 "shorten it to 13 months or less."), position)
 
 
-def _may_overlap(a: str, b: str) -> bool:
-    """A cheap necessary condition for :func:`patterns_overlap`: compatible ends."""
-    a_head, b_head = a.split("*", 1)[0], b.split("*", 1)[0]
-    a_tail, b_tail = a.rsplit("*", 1)[1], b.rsplit("*", 1)[1]
-    return (a_head.startswith(b_head) or b_head.startswith(a_head)) and (
-        a_tail.endswith(b_tail) or b_tail.endswith(a_tail))
+def _also(others: list[Cookie], named: Cookie, index: dict[int, int], verb: str) -> str:
+    """`` It also <verb> entries #i, #j and N more.`` for the patterns not named."""
+    rest = [index[id(c)] for c in others if c is not named]
+    if not rest:
+        return ""
+    shown = ", ".join(f"#{i}" for i in rest[:_SHOWN])
+    more = f" and {len(rest) - _SHOWN} more" if len(rest) > _SHOWN else ""
+    return f" It also {verb} the pattern(s) of entries {shown}{more}."
+
+
+#: How many further entries a warning lists by number.
+_SHOWN = 5
 
 
 # -- summary ----------------------------------------------------------------------------------

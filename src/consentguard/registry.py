@@ -152,13 +152,55 @@ class Cookie:
 
 def _parse(text: str, format: Literal["toml", "json"], source: str | None) -> Any:
     try:
-        return tomllib.loads(text) if format == "toml" else json.loads(text)
+        data = tomllib.loads(text) if format == "toml" else json.loads(text)
     except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
         raise RegistryError(
             f"the file is not valid {format.upper()}: {exc}.",
             source=source,
             fix=f"correct the {format.upper()} syntax at the position given.",
         ) from exc
+    except RecursionError:  # the parsers recurse once per nested array or table
+        problem: tuple[str, str] | None = _TOO_DEEP
+    except ValueError as exc:  # an integer of thousands of digits, say
+        raise RegistryError(
+            f"the file holds a value that cannot be read: {exc}.", source=source,
+            fix="registry values are short strings, booleans and lists of strings.",
+        ) from None
+    else:
+        problem = _hostile(data)
+    if problem is not None:
+        raise RegistryError(problem[0], source=source, fix=problem[1])
+    return data
+
+
+#: A registry file is four levels deep; far deeper is hostile or broken.
+_MAX_DEPTH = 32
+_TOO_DEEP = (f"the file nests arrays or tables more than {_MAX_DEPTH} levels deep.",
+             "a registry holds [categories.<name>] tables and [[cookies]] entries of "
+             "strings, booleans and lists of strings, four levels deep at most.")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def _hostile(data: Any) -> tuple[str, str] | None:
+    """The problem and fix of what makes parsed ``data`` unsafe to handle, if anything:
+    deep nesting (anything recursive, from ``repr`` to ``json.dumps``, would overflow
+    the stack on it) or a lone surrogate (JSON's ``"\\ud800"``), which cannot be encoded and would
+    break every consent cookie signed with it."""
+    stack = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, str):
+            if _SURROGATE.search(value):
+                return (f"the string {value!r:.40} holds a lone surrogate, which is not text.",
+                        "write the character itself, or both halves of its \\u escape pair.")
+        elif isinstance(value, (dict, list)):
+            if depth > _MAX_DEPTH:
+                return _TOO_DEEP
+            if isinstance(value, dict):
+                stack.extend((key, depth + 1) for key in value)
+                value = list(value.values())
+            stack.extend((item, depth + 1) for item in value)
+    return None
 
 
 def is_token(text: str) -> bool:
@@ -173,8 +215,9 @@ def name_matches(declared: str, name: str) -> bool:
     return _glob_match(declared.split("*"), name)
 
 
-def _pattern_regex(pattern: str) -> re.Pattern[str]:
-    return re.compile(".*".join(re.escape(part) for part in pattern.split("*")), re.DOTALL)
+def _pattern_source(pattern: str) -> str:
+    """The regular expression (DOTALL) that ``pattern`` stands for."""
+    return ".*".join(re.escape(part) for part in pattern.split("*"))
 
 
 def _glob_match(parts: list[str], name: str) -> bool:
@@ -199,32 +242,20 @@ def _glob_match(parts: list[str], name: str) -> bool:
 
 
 def patterns_overlap(a: str, b: str) -> bool:
-    """Whether some name matches both ``*`` patterns ``a`` and ``b``."""
-    # A common name starts with both literal prefixes and ends with both literal
-    # suffixes, so one of each pair must extend the other: a cheap test that settles
-    # nearly every pair of a large registry (vendors' prefixes differ) before the DP.
+    """Whether some name matches both ``*`` patterns (or exact names) ``a`` and ``b``.
+
+    Linear time. When both hold a ``*``, they share a name exactly when their literal
+    heads (before the first ``*``) are one a prefix of the other and their literal tails
+    (after the last ``*``) one a suffix of the other: the longer head, then every middle
+    part of both, then the longer tail, is such a name, since each pattern's stars take
+    in the other's parts. An exact name overlaps what it matches.
+    """
+    if "*" not in a or "*" not in b:
+        return name_matches(a, b) if "*" in a else name_matches(b, a)
     head_a, head_b = a.partition("*")[0], b.partition("*")[0]
     tail_a, tail_b = a.rpartition("*")[2], b.rpartition("*")[2]
-    if not (head_a.startswith(head_b) or head_b.startswith(head_a)) or not (
-            tail_a.endswith(tail_b) or tail_b.endswith(tail_a)):
-        return False
-    # Dynamic programme over positions, from the ends backwards: a '*' either stops or
-    # swallows one character of the other pattern (a literal or the other's own '*').
-    # together[i][j]: whether the suffixes a[i:] and b[j:] can match a common name.
-    together = [[False] * (len(b) + 1) for _ in range(len(a) + 1)]
-    for i in range(len(a), -1, -1):
-        for j in range(len(b), -1, -1):
-            if i == len(a) and j == len(b):
-                result = True
-            elif i < len(a) and a[i] == "*":
-                result = together[i + 1][j] or (j < len(b) and together[i][j + 1])
-            elif j < len(b) and b[j] == "*":
-                result = together[i][j + 1] or (i < len(a) and together[i + 1][j])
-            else:
-                result = (i < len(a) and j < len(b) and a[i] == b[j]
-                          and together[i + 1][j + 1])
-            together[i][j] = result
-    return together[0][0]
+    return ((head_a.startswith(head_b) or head_b.startswith(head_a))
+            and (tail_a.endswith(tail_b) or tail_b.endswith(tail_a)))
 
 
 class Registry:
@@ -404,7 +435,7 @@ class Registry:
         self._pattern_entries = tuple(c for _, c in simple)
         self._pattern_ranks = tuple(rank for rank, _ in simple)
         self._pattern_regex = (
-            re.compile("|".join(f"({_pattern_regex(c.name).pattern})" for _, c in simple),
+            re.compile("|".join(f"({_pattern_source(c.name)})" for _, c in simple),
                        re.DOTALL)
             if simple else None
         )
@@ -827,6 +858,11 @@ def _check_fields(
                 f"field {key!r} must be a {_TYPE_WORDS[expected]}, not {type(value).__name__}.",
                 source=source, index=index, entry=name,
                 fix=f"write {key} = {_TYPE_EXAMPLES[expected]}.",
+            )
+        if expected is list and not all(isinstance(item, str) for item in value):
+            raise RegistryError(
+                f"field {key!r} must be a list of strings.", source=source, index=index,
+                entry=name, fix=f"write {key} = {_TYPE_EXAMPLES[list]}.",
             )
         out[key] = tuple(cast(list[Any], value)) if expected is list else value
     if what == "cookie" and "category" not in out:
