@@ -859,12 +859,14 @@ def _check_fields(
                 source=source, index=index, entry=name,
                 fix=f"write {key} = {_TYPE_EXAMPLES[expected]}.",
             )
-        if expected is list and not all(isinstance(item, str) for item in value):
-            raise RegistryError(
-                f"field {key!r} must be a list of strings.", source=source, index=index,
-                entry=name, fix=f"write {key} = {_TYPE_EXAMPLES[list]}.",
-            )
-        out[key] = tuple(cast(list[Any], value)) if expected is list else value
+        if expected is list:
+            value = tuple(cast(list[Any], value))
+            if not all(isinstance(item, str) for item in value):
+                raise RegistryError(
+                    f"field {key!r} must be a list of strings.", source=source, index=index,
+                    entry=name, fix=f"write {key} = {_TYPE_EXAMPLES[list]}.",
+                )
+        out[key] = value
     if what == "cookie" and "category" not in out:
         raise RegistryError("the entry has no category.", source=source, index=index, entry=name,
                             fix='add category = "essential" (or the category it belongs to).')
