@@ -7,9 +7,11 @@ each adapter.
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
+import sys
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -51,6 +53,7 @@ from werkzeug.test import Client
 
 from consentguard import Category, Consent, ConsentGuard, Cookie, Registry
 from consentguard import asgi as asgi_module
+from consentguard.asgi import record_proof_async
 from consentguard.cookies import set_cookie_name
 from consentguard.endpoint import (
     EndpointRequest,
@@ -1207,4 +1210,23 @@ def test_an_untrusted_tls_proxy_is_named_once(caplog: pytest.LogCaptureFixture) 
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="consentguard"):
         _handle(make_guard(), _request(headers=proxied, scheme="https"))
+        _handle(make_guard(), _request(headers={"x-forwarded-proto": "http"}, scheme="http"))
     assert caplog.records == []
+    with caplog.at_level(logging.WARNING, logger="consentguard"):  # a chain of proxies
+        _handle(make_guard(), _request(headers={"x-forwarded-proto": "https, http"},
+                                       scheme="http"))
+    assert len(caplog.records) == 1
+
+
+def test_without_anyio_the_proof_goes_to_asyncio_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    threads: list[threading.Thread] = []
+
+    def store(record: ConsentRecord) -> None:
+        threads.append(threading.current_thread())
+
+    guard = make_guard(on_consent=store)
+    response = _handle(guard, _request())
+    monkeypatch.setitem(sys.modules, "anyio", None)  # "import anyio" now fails
+    sent = asyncio.run(record_proof_async(guard, response))
+    assert sent is response
+    assert len(threads) == 1 and threads[0] is not threading.main_thread()

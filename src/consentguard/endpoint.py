@@ -18,7 +18,7 @@ import logging
 import re
 import weakref
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import parse_qs, quote, urlsplit
@@ -216,9 +216,8 @@ def handle(guard: ConsentGuard, decision: Decision, request: EndpointRequest,
     # Refusing never needs proof: only a choice that accepts something waits for its record.
     unrecorded = _unrecorded(wants_json, next_path) if record and accepted else None
     if wants_json:
-        response = _json_response(200, state(guard, redone, gpc=signal), headers)
-        return EndpointResponse(response.status, response.headers, response.body,
-                                record=record, unrecorded=unrecorded)
+        return replace(_json_response(200, state(guard, redone, gpc=signal), headers),
+                       record=record, unrecorded=unrecorded)
     return EndpointResponse(303, [("Location", next_path), _NO_STORE, *headers],
                             record=record, unrecorded=unrecorded)
 
@@ -274,16 +273,17 @@ _warned_proxy: weakref.WeakSet[ConsentGuard] = weakref.WeakSet()
 
 
 def _warn_untrusted_proxy(guard: ConsentGuard, request: EndpointRequest) -> None:
-    if (request.headers.get("x-forwarded-proto", "").lower() != "https"
-            or guard in _warned_proxy):
+    forwarded = request.headers.get("x-forwarded-proto", "")
+    if forwarded.split(",")[0].strip().lower() != "https" or guard in _warned_proxy:
         return
     _warned_proxy.add(guard)
     logger.warning(
-        "a consent choice came over http with X-Forwarded-Proto: https: a TLS proxy sits in "
-        "front of a server that does not trust its headers, so the consent cookie is not "
-        "Secure and the site's scheme is seen as http. Let the server trust the proxy: "
-        "uvicorn --proxy-headers --forwarded-allow-ips=<proxy ip>, gunicorn "
-        "--forwarded-allow-ips, or werkzeug.middleware.proxy_fix.ProxyFix around a WSGI app.")
+        "the consent endpoint was reached over http with X-Forwarded-Proto: https: a TLS "
+        "proxy sits in front of a server that does not trust its headers, so the site looks "
+        "like plain http (with cookie_secure='auto' the consent cookie is not Secure). Let "
+        "the server trust the proxy: uvicorn --proxy-headers --forwarded-allow-ips=<proxy "
+        "ip>, gunicorn --forwarded-allow-ips, or werkzeug.middleware.proxy_fix.ProxyFix "
+        "around a WSGI app.")
 
 
 def _record(guard: ConsentGuard, consent: Consent, accepted: frozenset[str], *, withdraw: bool,
