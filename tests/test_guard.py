@@ -168,10 +168,41 @@ def test_deletions_always_pass(guard: ConsentGuard, header: str) -> None:
         pytest.param("_fbp=1; Expires=Thu, 01 Jan 2099 00:00:00 GMT; Max-Age=0x", id="bad-max-age"),
         pytest.param("_fbp=1; Max-Age=0; Max-Age=60", id="last-max-age-stores"),
         pytest.param("_fbp=1; Expires=not a date", id="bad-expires"),
+        # Found by the security review: Chromium stored each (the last attribute decides).
+        pytest.param("_ga=GA1; Max-Age=0; Max-Age=+63072000", id="plus-max-age"),
+        pytest.param("_ga=GA1; Max-Age=0; Max-Age=x", id="unparseable-max-age"),
+        pytest.param("_ga=1; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Expires=garbage",
+                     id="unparseable-expires"),
+        pytest.param("_ga=GA1; Max-Age=0; Max-Age=+63072000; Path=/undeclared",
+                     id="undeclared-path"),
+        pytest.param("tracker=GA1; Max-Age=0; Max-Age=+63072000", id="undeclared-name"),
     ],
 )
-def test_lookalike_deletions_are_blocked(guard: ConsentGuard, header: str) -> None:
-    assert guard.decide(None).filter_headers([("Set-Cookie", header)]) == []
+@pytest.mark.parametrize("form", ["str", "bytes"])
+def test_lookalike_deletions_are_blocked(guard: ConsentGuard, header: str, form: str) -> None:
+    decision = guard.decide(None)
+    for _ in range(3):  # and again, once the guard has seen them
+        if form == "str":
+            assert decision.filter_headers([("Set-Cookie", header)]) == []
+        else:
+            raw = [(b"set-cookie", header.encode("latin-1"))]
+            assert decision.filter_raw_headers(raw) == []
+
+
+@pytest.mark.parametrize(("date", "passes"), [
+    (None, True),
+    ("Sat, 01 Jan 2000 00:00:00 GMT", True),
+    # Chromium shifts Expires by (now - Date): with a Date before the Expires, the cookie
+    # would be stored for decades.
+    ("Mon, 01 Jan 1900 00:00:00 GMT", False),
+    ("yesterday", False),  # a Date the guard cannot read: no Expires is trusted
+])
+def test_an_expires_deletion_is_judged_against_the_response_date(
+        guard: ConsentGuard, date: str | None, passes: bool) -> None:
+    header = ("Set-Cookie", "_fbp=; Expires=Sat, 01 Jan 1980 00:00:00 GMT")
+    headers = [header] if date is None else [header, ("Date", date)]
+    out = guard.decide(None).filter_headers(headers)
+    assert (header in out) is passes
 
 
 def test_deletions_pass_even_with_unknown_raise(registry: Registry, clock: FrozenClock) -> None:

@@ -282,7 +282,6 @@ def _without_shortcuts(patch: pytest.MonkeyPatch) -> None:
     patch.setattr(guard_module, "browser_cookie_pieces", lambda header: None)
     patch.setattr(guard_module._TEXT, "plain", lambda value: None)
     patch.setattr(guard_module._RAW, "plain", lambda value: None)
-    patch.setattr(guard_module, "last_max_age", lambda value: None)
 
 
 @settings(max_examples=300, deadline=None)

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 
 import pytest
+from browser_models import chromium_stores, firefox_stores, lifetime_headers
 from conftest import NOW, SECRET, FrozenClock
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
@@ -348,3 +349,32 @@ def test_parsers_never_raise(text: str, now: float) -> None:
     set_cookie_name(text)
     is_deletion(text, now)
     cookie_pairs(text)
+
+
+# -- deletions: what passes as one deletes in every browser ---------------------------------------
+
+@PROPERTY
+@given(lifetime_headers("_fbp=1"), st.sampled_from(
+    [None, "Sat, 01 Jan 2000 00:00:00 GMT", "Mon, 01 Jan 1900 00:00:00 GMT", "soon",
+     "Fri, 15 Jan 2027 08:00:00 GMT"]), st.sampled_from(["str", "bytes"]))
+def test_a_refused_cookie_passes_only_as_a_deletion_both_browsers_make(
+        header: str, date: str | None, form: str) -> None:
+    # _fbp is refused without consent: whatever passes must store nothing in Chromium
+    # (which shifts Expires by the response's Date) or Firefox, on a visitor clock up to a
+    # day behind or ahead.
+    registry = Registry([Category("essential", required=True), Category("marketing")],
+                        [Cookie("_fbp", category="marketing")])
+    guard = ConsentGuard(registry, secret_key=SECRET, clock=FrozenClock())
+    headers = [("Set-Cookie", header)] + ([] if date is None else [("Date", date)])
+    decision = guard.decide(None)
+    for _ in range(2):  # and once the guard has seen the header
+        if form == "str":
+            passed = [v for k, v in decision.filter_headers(headers) if k == "Set-Cookie"]
+        else:
+            raw = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers]
+            passed = [v.decode("latin-1") for k, v in decision.filter_raw_headers(raw)
+                      if k == b"set-cookie"]
+        for value in passed:
+            for now in (NOW - 86400, NOW, NOW + 86400):
+                assert not chromium_stores(value, now=now, server_date=date)
+                assert not firefox_stores(value, now=now)

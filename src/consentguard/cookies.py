@@ -12,21 +12,21 @@ from __future__ import annotations
 
 import calendar
 import re
-from collections.abc import Iterable
 from typing import AnyStr
 
 __all__ = [
+    "EARLIEST",
     "browser_cookie_pieces",
     "cookie_pairs",
-    "deletes",
+    "deletion_expiry",
     "deletion_header",
+    "expired",
     "is_deletion",
     "is_holdable_name",
-    "last_max_age",
     "lenient_name",
-    "lifetime_attributes",
     "parse_cookie_date",
     "plain_cookie_value",
+    "plain_date",
     "plain_raw_set_cookie_name",
     "plain_set_cookie_name",
     "purge_domains",
@@ -36,9 +36,8 @@ __all__ = [
 # RFC 6265bis §5.6 step 1: a CTL other than HTAB makes the browser ignore the header.
 _FORBIDDEN_CTL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 _WSP = " \t"
-# §5.6: name + value over 4096 octets, or an attribute value over 1024, is ignored.
+# §5.6: name + value over 4096 octets is ignored.
 _MAX_NAME_VALUE = 4096
-_MAX_ATTRIBUTE_VALUE = 1024
 # An Expires this far in the past counts as a deletion whatever the visitor's clock says;
 # a date only just past could still store the cookie on a browser whose clock lags.
 _EXPIRES_SKEW = 86400.0
@@ -131,78 +130,99 @@ def _octets(text: str) -> int:
         return len(text.encode("utf-8", "surrogatepass"))
 
 
-def _attributes(value: str) -> Iterable[tuple[str, str]]:
-    """The (lower-case name, value) attribute pairs of a Set-Cookie value, in order."""
-    _, _, unparsed = value.partition(";")
-    if not unparsed:
-        return
-    for av in unparsed.split(";"):
+# A Max-Age every browser reads as "≤ 0": Chromium and Firefox both parse this alike.
+_DELETING_MAX_AGE = re.compile(r"-?[0-9]{1,18}", re.ASCII)
+# An IMF-fixdate (or its hyphenated Netscape twin) with a four-digit year, in GMT: the
+# one date form that every browser reads as the same instant.
+_PLAIN_DATE = re.compile(
+    r"(?:[A-Za-z]{3,9}, ?)?[0-9]{1,2}[ -][A-Za-z]{3}[ -][0-9]{4} [0-9]{2}:[0-9]{2}:[0-9]{2} GMT",
+    re.ASCII)
+_LIFETIME_NAMES = ("max-age", "expires")
+# Chromium reads the name-value pair and 15 attributes (ParsedCookie::kMaxPairs = 16) and
+# ignores the rest: a Max-Age beyond them is not seen.
+_MAX_ATTRIBUTES = 15
+# "A deletion at any time": every Max-Age of the header says ≤ 0.
+EARLIEST = float("-inf")
+
+
+def deletion_expiry(value: str) -> float | None:
+    """When a ``Set-Cookie`` value deletes its cookie in every browser; ``None``: it may
+    store one.
+
+    :data:`EARLIEST` when every ``Max-Age`` attribute is an integer ≤ 0 (a deletion at
+    any time). Without ``Max-Age``, when every ``Expires`` is a plain GMT date
+    (``Thu, 01 Jan 1970 00:00:00 GMT``), the latest of them in Unix seconds: the header
+    deletes once that lies in the past (:func:`is_deletion`). Anything else may store a
+    cookie, because browsers read it differently: Chromium takes the *last* ``Max-Age``
+    whatever its value (``+63072000`` is 400 days; an unparseable one falls back to
+    ``Expires``, then to a session cookie), Firefox reads ``0x`` as 0 and an unparseable
+    ``Max-Age`` or ``Expires`` as a session cookie. So a lifetime attribute with any other
+    value, or whose name only some browser would recognise (whitespace other than spaces
+    and tabs around it), or beyond the 15 attributes Chromium reads, is never a deletion.
+    """
+    lowered = value.lower()
+    if "max-age" not in lowered and "expires" not in lowered:
+        return None  # a session cookie
+    # The usual refused header has a long Max-Age, written plainly: no deletion.
+    for max_age in _PLAIN_MAX_AGE.findall(value):
+        if not _DELETING_MAX_AGE.fullmatch(max_age) or int(max_age) > 0:
+            return None
+    return _deletion_expiry_slowly(value)
+
+
+_PLAIN_MAX_AGE = re.compile(r";[ \t]*max-age[ \t]*=[ \t]*([^;]*?)[ \t]*(?=;|\Z)",
+                            re.IGNORECASE | re.ASCII)
+
+
+def _deletion_expiry_slowly(value: str) -> float | None:
+    """:func:`deletion_expiry`, attribute by attribute."""
+    if value.count(";") > _MAX_ATTRIBUTES:
+        return None
+    _, _, attributes = value.partition(";")
+    max_ages: list[str] = []
+    expires: list[str] = []
+    for av in attributes.split(";"):
         name, _, attribute_value = av.partition("=")
-        attribute_value = attribute_value.strip(_WSP)
-        if len(attribute_value) > _MAX_ATTRIBUTE_VALUE:
-            continue  # §5.7: the browser ignores the whole attribute
-        yield name.strip(_WSP).lower(), attribute_value
+        loose = name.strip().lower()
+        if loose not in _LIFETIME_NAMES:
+            continue
+        if name.strip(_WSP).lower() != loose:
+            return None
+        (max_ages if loose == "max-age" else expires).append(attribute_value.strip(_WSP))
+    return _expiry(max_ages, expires)
 
 
-_MAX_AGE = re.compile(r"-?[0-9]+")
+def _expiry(max_ages: list[str], expires: list[str]) -> float | None:
+    if max_ages:  # Max-Age takes precedence over Expires in every browser
+        deleting = all(_DELETING_MAX_AGE.fullmatch(v) and int(v) <= 0 for v in max_ages)
+        return EARLIEST if deleting else None
+    dates = [plain_date(v) for v in expires]
+    if not dates or None in dates:
+        return None
+    return max(d for d in dates if d is not None)
 
 
-def _max_age(text: str) -> int | None:
-    # §5.6.2: first char DIGIT or "-", the rest DIGITs, else the attribute is ignored.
-    return int(text) if _MAX_AGE.fullmatch(text) else None
+def plain_date(text: str) -> float | None:
+    """A plain GMT date (as in ``Expires`` or ``Date``) in Unix seconds; else ``None``."""
+    return parse_cookie_date(text) if _PLAIN_DATE.fullmatch(text) else None
 
 
 def is_deletion(value: str, now: float) -> bool:
-    """Whether a ``Set-Cookie`` value can only delete a cookie, never store one.
+    """Whether a ``Set-Cookie`` value can only delete a cookie, in every browser.
 
-    True when the last valid ``Max-Age`` is ≤ 0, or, without a valid ``Max-Age``, the
-    last valid ``Expires`` lies more than a day before ``now`` (Unix seconds). Such
-    headers always pass: they can only remove what the browser holds.
+    True when every ``Max-Age`` is an integer ≤ 0, or, without ``Max-Age``, every
+    ``Expires`` is a plain date more than a day before ``now`` (Unix seconds; see
+    :func:`deletion_expiry`). Such headers always pass: they can only remove what the
+    browser holds.
     """
-    return deletes(lifetime_attributes(value), now)
+    expiry = deletion_expiry(value)
+    return expiry is not None and expired(expiry, now)
 
 
-# A valid Max-Age attribute (§5.6.2), found by one scan; its value is checked for length.
-_MAX_AGE_ATTRIBUTE = re.compile(r";[ \t]*max-age[ \t]*=[ \t]*(-?[0-9]+)[ \t]*(?=;|\Z)",
-                                re.IGNORECASE | re.ASCII)
-
-
-def last_max_age(value: str) -> int | None:
-    """``lifetime_attributes(value)[0]`` (the last valid ``Max-Age``) in one C-level scan.
-
-    When there is one, it decides :func:`deletes` alone and no date need be parsed.
-    """
-    for found in reversed(_MAX_AGE_ATTRIBUTE.findall(value)):
-        if len(found) <= _MAX_ATTRIBUTE_VALUE:
-            return int(found)
-    return None
-
-
-def lifetime_attributes(value: str) -> tuple[int | None, float | None]:
-    """The last valid ``Max-Age`` and ``Expires`` (Unix seconds) of a Set-Cookie value.
-
-    What :func:`is_deletion` reads, parsed once so that it can be cached per header.
-    """
-    max_age: int | None = None
-    expires: float | None = None
-    for name, attribute_value in _attributes(value):
-        if name == "max-age":
-            parsed = _max_age(attribute_value)
-            if parsed is not None:
-                max_age = parsed
-        elif name == "expires":
-            date = parse_cookie_date(attribute_value)
-            if date is not None:
-                expires = date
-    return max_age, expires
-
-
-def deletes(lifetime: tuple[int | None, float | None], now: float) -> bool:
-    """:func:`is_deletion` over :func:`lifetime_attributes`' result."""
-    max_age, expires = lifetime
-    if max_age is not None:  # §5.6.2: Max-Age takes precedence over Expires
-        return max_age <= 0
-    return expires is not None and expires < now - _EXPIRES_SKEW
+def expired(expiry: float, now: float) -> bool:
+    """Whether a :func:`deletion_expiry` lies in the past at ``now``, whatever the
+    visitor's clock says (a day of skew)."""
+    return expiry < now - _EXPIRES_SKEW
 
 
 _DELIMITER = re.compile(r"[\x09\x20-\x2f\x3b-\x40\x5b-\x60\x7b-\x7e]+")

@@ -22,15 +22,16 @@ from werkzeug.http import dump_cookie
 from ._bounded import bounded_put
 from .consent import Consent, ConsentCodec, SecretKey
 from .cookies import (
+    EARLIEST,
     browser_cookie_pieces,
     cookie_pairs,
-    deletes,
+    deletion_expiry,
     deletion_header,
+    expired,
     is_holdable_name,
-    last_max_age,
     lenient_name,
-    lifetime_attributes,
     plain_cookie_value,
+    plain_date,
     plain_raw_set_cookie_name,
     plain_set_cookie_name,
     purge_domains,
@@ -614,6 +615,8 @@ class Decision:
                         ) -> tuple[list[tuple[H, H]], bool]:
         """The filtered headers, and whether the answer holds at any time."""
         guard = self._guard
+        items: Sequence[tuple[H, H]] = (
+            headers if isinstance(headers, (list, tuple)) else list(headers))
         report_only = guard.report_only
         set_cookie, cache_control, decode, plain = (
             form.set_cookie, form.cache_control, form.decode, form.plain)
@@ -624,7 +627,7 @@ class Decision:
         out: list[tuple[H, H]] = []
         personal = bool(self.purge)
         cache_at: list[int] = []
-        for header in headers:
+        for header in items:
             name = header[0].lower()
             if name == cache_control:
                 cache_at.append(len(out))
@@ -645,7 +648,7 @@ class Decision:
                         out.append(header)
                         continue
                 keep, consent_dependent, dated = self._check_set_cookie(
-                    value, decode, table, None if raw_name is None else decode(raw_name))
+                    value, items, form, table, None if raw_name is None else decode(raw_name))
                 if (verdict is None and raw_name is not None and names is not table
                         and len(names) < _NAMES_PER_TABLE and len(raw_name) <= _NAME_LENGTH):
                     # The name's verdict (just worked out) under its raw name.
@@ -664,11 +667,13 @@ class Decision:
             _make_private(out, cache_at, decode, encode)
         return out, timeless
 
-    def _check_set_cookie(self, value: H, decode: Callable[[H], str], table: dict[str, int],
-                          plain_name: str | None = None) -> tuple[bool, bool, bool]:
+    def _check_set_cookie(self, value: H, headers: Sequence[tuple[H, H]], form: _HeaderForm[H],
+                          table: dict[str, int], plain_name: str | None = None
+                          ) -> tuple[bool, bool, bool]:
         """(may it pass, does it make the response visitor-specific, does the answer rest
-        on the clock). ``plain_name``: the name, when the header is plain (no facts needed
-        unless its lifetime rests on Expires)."""
+        on the clock). ``headers``: the whole response's (its ``Date`` matters to an
+        ``Expires``). ``plain_name``: the name, when the header is plain."""
+        decode = form.decode
         guard = self._guard
         facts: _SetCookie | None = None
         if plain_name is None:
@@ -688,15 +693,11 @@ class Decision:
             return True, False, False
         if verdict == _CONSENTED or (verdict == _UNKNOWN and guard.unknown == "allow"):
             return True, True, False
-        # Refused or undeclared: it passes only as a deletion. A Max-Age settles that in
-        # one scan; only an Expires-based answer needs the parsed (and cached) facts.
-        max_age = last_max_age(decode(value)) if facts is None else None
-        if max_age is not None:
-            deleting, dated = max_age <= 0, False
-        else:
-            facts = facts or guard._set_cookie(value)
-            deleting = facts.deletes(guard.clock())
-            dated = facts.dated
+        # Refused or undeclared: it passes only as a deletion every browser agrees on.
+        expiry = deletion_expiry(decode(value)) if facts is None else facts.expiry
+        dated = expiry is not None and expiry != EARLIEST
+        deleting = expiry is not None and (
+            not dated or expired(expiry, _date_horizon(headers, form, guard.clock())))
         if deleting:
             return True, False, dated
         if verdict == _UNKNOWN and guard.unknown == "raise":
@@ -709,30 +710,23 @@ class Decision:
 class _SetCookie:
     """The parts of a Set-Cookie value the guard reads (``name`` None: browsers ignore it).
 
-    The lifetime attributes are parsed on first need: only refused cookies need them.
+    The deletion expiry is parsed on first need: only refused cookies need it.
     """
 
-    __slots__ = ("_lifetime", "_text", "name", "shown")
+    __slots__ = ("_expiry", "_text", "name", "shown")
 
     def __init__(self, name: str | None, shown: str | None, text: str) -> None:
         self.name = name
         self.shown = shown
         self._text = text
-        self._lifetime: tuple[int | None, float | None] | None = None
+        self._expiry: float | bool | None = False  # False: not parsed yet
 
     @property
-    def dated(self) -> bool:
-        """Whether :meth:`deletes` was asked and its answer rests on the clock (``Expires``)."""
-        return self._lifetime is not None and self._lifetime[0] is None and (
-            self._lifetime[1] is not None)
-
-    def deletes(self, now: float) -> bool:
-        """Whether the header can only delete its cookie (see :func:`cookies.is_deletion`)."""
-        if self._lifetime is None:
-            max_age = last_max_age(self._text)  # when there is one, Expires does not count
-            self._lifetime = (max_age, None) if max_age is not None else lifetime_attributes(
-                self._text)
-        return deletes(self._lifetime, now)
+    def expiry(self) -> float | None:
+        """:func:`cookies.deletion_expiry` of the header."""
+        if self._expiry is False:
+            self._expiry = deletion_expiry(self._text)
+        return self._expiry
 
 
 class _Remembered:
@@ -782,20 +776,22 @@ def _merge(found: Sequence[Consent | None]) -> Consent | None:
 class _HeaderForm(Generic[H]):
     """How header lists of one type read: WSGI's str pairs, or ASGI's raw bytes pairs."""
 
-    __slots__ = ("cache_control", "decode", "encode", "plain", "raw", "set_cookie")
+    __slots__ = ("cache_control", "date", "decode", "encode", "plain", "raw", "set_cookie")
     raw: bool
     set_cookie: H
     cache_control: H
+    date: H
     decode: Callable[[H], str]
     encode: Callable[[str], H]
     plain: Callable[[H], H | None]
 
-    def __init__(self, raw: bool, set_cookie: H, cache_control: H,
+    def __init__(self, raw: bool, set_cookie: H, cache_control: H, date: H,
                  decode: Callable[[H], str], encode: Callable[[str], H],
                  plain: Callable[[H], H | None]) -> None:
         self.raw = raw  # (a flag in remembered keys: "x" and b"x" must never be compared)
         self.set_cookie = set_cookie  # the lower-case header names looked for
         self.cache_control = cache_control
+        self.date = date
         self.decode = decode  # header text <-> str, latin-1 for bytes
         self.encode = encode
         self.plain = plain  # the name of a plain Set-Cookie, else None (cookies.py)
@@ -813,10 +809,22 @@ def _to_latin1(value: str) -> bytes:
     return value.encode("latin-1")
 
 
-_TEXT = _HeaderForm(False, "set-cookie", "cache-control", _identity, _identity,
+_TEXT = _HeaderForm(False, "set-cookie", "cache-control", "date", _identity, _identity,
                     plain_set_cookie_name)
-_RAW = _HeaderForm(True, b"set-cookie", b"cache-control", _latin1, _to_latin1,
+_RAW = _HeaderForm(True, b"set-cookie", b"cache-control", b"date", _latin1, _to_latin1,
                    plain_raw_set_cookie_name)
+
+
+def _date_horizon(headers: Sequence[tuple[H, H]], form: _HeaderForm[H], now: float) -> float:
+    """The time an ``Expires`` must lie before to delete: Chromium shifts it by the
+    response's ``Date`` (``now - Date``), so the earliest of ``now`` and each ``Date``;
+    an unreadable ``Date`` leaves no ``Expires`` a deletion."""
+    horizon = now
+    for name, value in headers:
+        if name.lower() == form.date:
+            date = plain_date(form.decode(value))
+            horizon = -_INFINITY if date is None else min(horizon, date)
+    return horizon
 
 
 def _make_private(out: list[tuple[H, H]], cache_at: list[int],
