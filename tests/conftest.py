@@ -12,6 +12,9 @@ from pathlib import Path
 
 import pytest
 
+# The consent-log stores and the throwaway PostgreSQL cluster, for every test module.
+from logstores import backend, postgres_cluster, postgres_url, sqlalchemy_backend  # noqa: F401
+
 from consentguard import Category, ConsentGuard, Cookie, Registry
 
 SECRET = "test-secret-key-not-for-production"

@@ -74,3 +74,8 @@ class UndeclaredCookieError(ConsentGuardError):
             "Fix: add it to the registry with its category (or a pattern such as "
             f"'{name[:4]}*'), or use unknown='block' to drop undeclared cookies."
         )
+
+
+class ConsentLogError(ConsentGuardError):
+    """A proof-of-consent store cannot be used as it is (for example, its schema was written
+    by a newer consentguard). Errors of the database itself are raised as the driver's."""
