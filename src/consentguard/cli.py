@@ -32,7 +32,6 @@ SECRET_ENV = "CONSENTGUARD_SECRET_KEY"
 _PLUGINS: dict[str, tuple[str, str, str]] = {
     "audit": ("consentguard.audit",
               "crawl a WSGI/ASGI app in-process and report undeclared or leaking cookies", ""),
-    "log": ("consentguard.log", "export or prune the proof-of-consent log (SQLite)", ""),
     "demo": ("consentguard.demo", "run the demo site", "demo"),
 }
 
@@ -157,6 +156,7 @@ def _parser(command: str | None) -> argparse.ArgumentParser:
                         help="the guard's refusal_max_age in days (default: --max-age)")
     decode.add_argument("--format", choices=("text", "json"), default="text")
     decode.set_defaults(run=_run_decode)
+    _add_log_parser(sub)
 
     for name, (module_name, help_text, extra) in _PLUGINS.items():
         plugin = sub.add_parser(name, help=help_text)
@@ -401,3 +401,102 @@ def _show_decoded(fmt: str, data: dict[str, Any], message: str | None, status: i
             lines.append(f"undecided: {', '.join(registry['undecided']) or '(none)'}")
     print("\n".join(lines))
     return status
+
+
+# -- log --------------------------------------------------------------------------------------
+
+_LOG_TARGET = ("a database URL (it contains '://', e.g. postgresql+psycopg://user@host/db; "
+               "needs consentguard-middleware[postgres]) or a SQLite file")
+
+
+def _add_log_parser(sub: Any) -> None:
+    log = sub.add_parser(
+        "log", help="export, prune or summarise the proof-of-consent log",
+        description=f"Work on a proof-of-consent store. URL|FILE is {_LOG_TARGET}.")
+    actions = log.add_subparsers(dest="log_command", metavar="ACTION", required=True)
+    export = actions.add_parser(
+        "export", help="print stored consent records as JSON lines",
+        description="Print the stored consent records, oldest first, one JSON object a line.")
+    export.add_argument("target", metavar="URL|FILE", help="the consent log")
+    _period_arguments(export)
+    export.add_argument("--consent-id", help="only the records of one consent id")
+    prune = actions.add_parser(
+        "prune", help="delete records older than the retention period",
+        description="Delete the records older than --days.")
+    prune.add_argument("target", metavar="URL|FILE", help="the consent log")
+    prune.add_argument("--days", type=_positive_days, default=5 * 365,
+                       help="retention in days (default: 1825, five years)")
+    stats = actions.add_parser(
+        "stats", help="what visitors chose, per day: a table, or an HTML page with --html",
+        description="Per UTC day: the share of choices that accept all, reject all, "
+        "customise or withdraw, the acceptance rate of each category, the share of "
+        "Global Privacy Control requests and the registry versions seen.")
+    stats.add_argument("target", metavar="URL|FILE", help="the consent log")
+    _period_arguments(stats)
+    stats.add_argument("--html", metavar="FILE",
+                       help="also write a self-contained HTML page with charts to FILE")
+    stats.add_argument("--title", default="Consent choices", help="the HTML page's heading")
+    log.set_defaults(run=_run_log)
+
+
+def _period_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--since", type=_moment, metavar="DATE",
+                        help="only records from this date/time on (ISO 8601; UTC if no zone)")
+    parser.add_argument("--until", type=_moment, metavar="DATE",
+                        help="only records before this date/time (ISO 8601; UTC if no zone)")
+
+
+def _moment(text: str) -> datetime:
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"must be an ISO date such as 2026-01-31 or 2026-01-31T12:00, not {text!r}"
+        ) from None
+
+
+def _positive_days(text: str) -> int:
+    try:
+        days = int(text)
+    except ValueError:
+        days = 0
+    if days < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of days, 1 or more, not {text!r}")
+    return days
+
+
+def _run_log(args: argparse.Namespace) -> int:
+    from .log import open_log
+
+    target: str = args.target
+    if "://" not in target and _missing("log", target):
+        return 2
+    retention = timedelta(days=getattr(args, "days", 5 * 365))
+    try:
+        store = open_log(target, retention=retention)
+    except ModuleNotFoundError as exc:
+        _error("log", f"a database URL needs the package {exc.name!r}, which is not installed. "
+               "Fix: pip install 'consentguard-middleware[postgres]'.")
+        return 2
+    except Exception as exc:  # a bad URL, a server that cannot be reached, a locked file
+        _error("log", f"cannot open the consent log: {type(exc).__name__}: {exc}")
+        return 2
+    try:
+        if args.log_command == "prune":
+            print(f"deleted {store.prune()} record(s) older than {args.days} days")
+            return 0
+        records = store.records(since=args.since, until=args.until,
+                                consent_id=getattr(args, "consent_id", None))
+        if args.log_command == "export":
+            for record in records:
+                print(json.dumps(record.to_json(), sort_keys=True))
+            return 0
+        from .log.stats import compute, format_table, render_html
+
+        stats = compute(records)
+        sys.stdout.write(format_table(stats))
+        if args.html:
+            return _write("log stats", render_html(stats, title=args.title), args.html)
+        return 0
+    finally:
+        store.close()
