@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from djangoserver import DJANGO_PROJECT as DJANGO_PROJECT
 
 # The consent-log stores and the throwaway PostgreSQL cluster, for every test module.
 from logstores import backend, postgres_cluster, postgres_url, sqlalchemy_backend  # noqa: F401
@@ -85,8 +86,6 @@ def guard(registry: Registry, clock: FrozenClock) -> ConsentGuard:
     return ConsentGuard(registry, secret_key=SECRET, clock=clock)
 
 
-#: A small Django project (``startproject``'s layout): tests/djangoproject/cgsite.
-DJANGO_PROJECT = Path(__file__).resolve().parent / "djangoproject"
 
 
 @pytest.fixture(scope="session")
