@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from consentguard import Category, Cookie, Registry, RegistryError
+from consentguard import Category, ConsentGuard, Cookie, Registry, RegistryError
 from consentguard.check import check_file, format_text, lint, summary
 from consentguard.cli import main
 from consentguard.registry import collect_problems
@@ -161,6 +163,8 @@ def test_overlap_warning_names_the_winner() -> None:
 @pytest.mark.parametrize(("duration", "category", "warned"), [
     ("13 months", "analytics", False),
     ("1 year", "analytics", False),
+    ("395 days", "analytics", False),  # 13 months of 365.25/12 days, as the guard counts
+    ("396 days", "analytics", True),
     ("400 days", "analytics", True),
     ("2 years", "analytics", True),
     ("persistent", "analytics", True),
@@ -174,6 +178,19 @@ def test_long_durations_of_non_essential_cookies(duration: str, category: str,
                         [Cookie("c", category=category, duration=duration),
                          Cookie("d", category="analytics", duration="1 day")])
     assert (("long-duration", "c") in codes(registry)) is warned
+
+
+@pytest.mark.parametrize("days", [392, 395, 396])
+def test_check_and_guard_warn_past_the_same_13_months(days: int,
+                                                       caplog: pytest.LogCaptureFixture) -> None:
+    # check counted 13 months as 390 days and the guard's max_age warning as 395.
+    registry = Registry([Category("essential", required=True), Category("analytics")],
+                        [Cookie("c", category="analytics", duration=f"{days} days")])
+    warned = ("long-duration", "c") in codes(registry)
+    with caplog.at_level(logging.WARNING, logger="consentguard"):
+        ConsentGuard(registry, secret_key="k" * 32, max_age=timedelta(days=days))
+    logged = any("13 months" in r.getMessage() for r in caplog.records)
+    assert warned is logged is (days > 395)
 
 
 def test_empty_categories_and_missing_durations_are_warned() -> None:

@@ -6,11 +6,17 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import KW_ONLY, dataclass
+from datetime import timedelta
 from typing import Literal
 
 from ._patterns import name_matches, weight
 
-__all__ = ["STORAGES", "Category", "Cookie", "Storage", "parse_duration"]
+__all__ = ["STORAGES", "THIRTEEN_MONTHS", "Category", "Cookie", "Storage", "parse_duration"]
+
+#: The longest a consent-based tracker, or a stored choice, should live (CNIL deliberation
+#: 2020-091, art. 5): 13 months of 365.25/12 days, rounded down. One limit for the guard's
+#: ``max_age`` warning and ``consentguard check``'s long-duration warning.
+THIRTEEN_MONTHS = timedelta(days=395)
 
 Storage = Literal["cookie", "localStorage", "sessionStorage"]
 STORAGES: tuple[Storage, ...] = ("cookie", "localStorage", "sessionStorage")

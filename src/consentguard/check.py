@@ -17,14 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from .exceptions import RegistryError
-from .registry import Cookie, Registry, collect_problems, patterns_overlap
+from .registry import THIRTEEN_MONTHS, Cookie, Registry, collect_problems, patterns_overlap
 
 __all__ = ["MAX_PROBLEMS", "CheckResult", "LintWarning", "check_file", "lint", "summary"]
 
 #: Stop collecting problems after this many (a file that wrong needs fixing in bulk).
 MAX_PROBLEMS = 100
-#: A consent-based tracker should not live longer than 13 months (CNIL, 2020-091 art. 5).
-THIRTEEN_MONTHS = 13 * 30 * 86400
 #: A pattern with this many literal characters or fewer matches almost any name.
 BROAD_LITERAL = 2
 
@@ -170,7 +168,7 @@ def lint(registry: Registry) -> Iterable[LintWarning]:
             continue
         lifetime = cookie.lifetime
         if (cookie.category not in required and lifetime is not None
-                and lifetime > THIRTEEN_MONTHS):
+                and lifetime > THIRTEEN_MONTHS.total_seconds()):
             shown = ("with no time limit" if math.isinf(lifetime)
                      else f"for {cookie.duration!r}")
             yield LintWarning("long-duration", cookie.name, (

@@ -39,7 +39,7 @@ from .cookies import (
 )
 from .endpoint import parse_origins
 from .exceptions import UndeclaredCookieError
-from .registry import Registry
+from .registry import THIRTEEN_MONTHS, Registry
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication
@@ -57,7 +57,6 @@ H = TypeVar("H", str, bytes)
 K = TypeVar("K", str, bytes)  # a verdict table's names: text, or raw ASGI bytes
 
 SIX_MONTHS = timedelta(days=180)
-THIRTEEN_MONTHS = timedelta(days=395)
 
 
 @dataclass(frozen=True)

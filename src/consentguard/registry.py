@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ._declarations import STORAGES as STORAGES
+from ._declarations import THIRTEEN_MONTHS as THIRTEEN_MONTHS
 from ._declarations import Category as Category
 from ._declarations import Cookie as Cookie
 from ._declarations import Storage as Storage
