@@ -10,6 +10,7 @@ import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import make_registry
@@ -349,6 +350,24 @@ def test_decode_of_a_signed_payload_with_an_absurd_time_says_invalid(capsys: Cap
                               ).dumps({"i": "x", "t": 10**13, "a": {}, "d": [], "v": None})
     assert main(["decode", value, "--secret", SECRET]) == 1  # not a traceback
     assert capsys.readouterr().out.startswith("invalid:")
+
+
+@pytest.mark.parametrize("payload", [
+    pytest.param({"a": {"analytics": 1}}, id="revision-not-str"),
+    pytest.param({"a": {}, "d": [1]}, id="refused-not-str"),
+    pytest.param({"v": 2026}, id="version-not-str"),
+])
+def test_decode_reads_the_payload_as_the_guard_does(payload: dict[str, Any],
+                                                    capsys: Capsys) -> None:
+    # decode called these valid while the guard saw no consent in them.
+    from consentguard.consent import SALT
+
+    full = {"i": "x", "t": int(time.time()), "a": {}, "d": [], "v": None, **payload}
+    value = URLSafeSerializer(SECRET, salt=SALT, signer_kwargs={"digest_method": hashlib.sha256}
+                              ).dumps(full)
+    assert ConsentGuard(make_registry(), secret_key=SECRET).decode_consent(value) is None
+    assert main(["decode", value, "--secret", SECRET]) == 1
+    assert capsys.readouterr().out.startswith("invalid: signed with the key, but not a consent")
 
 
 @pytest.mark.parametrize("value", [

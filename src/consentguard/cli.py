@@ -298,7 +298,7 @@ def _cookie_values(text: str) -> list[str]:
 
 
 def _run_decode(args: argparse.Namespace) -> int:
-    from .consent import FUTURE_SKEW, ConsentCodec, consent_to_json
+    from .consent import FUTURE_SKEW, ConsentCodec, consent_to_json, read_payload
     from .exceptions import RegistryError
     from .registry import Category, Registry
 
@@ -328,24 +328,27 @@ def _run_decode(args: argparse.Namespace) -> int:
     candidates = _cookie_values(args.value) or [""]
     # In a pasted header, the value that verifies is the consent cookie.
     value = next((v for v in candidates if codec.verify(v) is not None), candidates[0])
-    fields = _payload_fields(codec.verify(value))
+    payload = codec.verify(value)
+    fields = read_payload(payload)
     if fields is None:
         data: dict[str, Any] = {"status": "invalid"}
         message = ("invalid: the value does not verify with the given key(s) — forged, "
-                   "truncated, or signed with another key")
+                   "truncated, or signed with another key" if payload is None else
+                   "invalid: signed with the key, but not a consent payload this version "
+                   "reads (the guard treats it as no consent)")
         return _show_decoded(args.format, data, message, 1)
-    issued = datetime.fromtimestamp(fields["issued"], tz=timezone.utc)
-    lifetime = max_age if fields["accepted"] else refusal
+    issued = datetime.fromtimestamp(fields.issued, tz=timezone.utc)
+    lifetime = max_age if fields.accepted else refusal
     expires = issued + lifetime
     now = datetime.now(timezone.utc)
     data = {
         "status": "valid",
-        "id": fields["id"],
+        "id": fields.id,
         "issued": issued.isoformat(),
         "expires": expires.isoformat(),
-        "accepted": fields["accepted"],
-        "refused": fields["refused"],
-        "version": fields["version"],
+        "accepted": fields.accepted,
+        "refused": fields.refused,
+        "version": fields.version,
     }
     if now >= expires:
         data["status"] = "expired"
@@ -359,21 +362,6 @@ def _run_decode(args: argparse.Namespace) -> int:
         if data["status"] == "valid" and consent and consent["stale"]:
             data["status"] = "stale"
     return _show_decoded(args.format, data, None, 0 if data["status"] == "valid" else 1)
-
-
-def _payload_fields(payload: Any) -> dict[str, Any] | None:
-    if not isinstance(payload, dict):
-        return None
-    consent_id, issued = payload.get("i"), payload.get("t")
-    accepted, refused, version = payload.get("a"), payload.get("d"), payload.get("v")
-    if not (isinstance(consent_id, str) and isinstance(issued, int)
-            and 0 <= issued < 2**33  # as the codec: beyond, datetime cannot hold it
-            and isinstance(accepted, dict) and isinstance(refused, list)
-            and (version is None or isinstance(version, str))):
-        return None
-    return {"id": consent_id, "issued": issued,
-            "accepted": {str(k): str(v) for k, v in accepted.items()},
-            "refused": [str(r) for r in refused], "version": version}
 
 
 def _show_decoded(fmt: str, data: dict[str, Any], message: str | None, status: int) -> int:

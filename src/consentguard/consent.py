@@ -27,7 +27,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import KW_ONLY, dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, Union
+from typing import Any, NamedTuple, Union
 
 from itsdangerous import Serializer, URLSafeSerializer
 from itsdangerous.encoding import base64_encode
@@ -281,17 +281,10 @@ class ConsentCodec:
             return _NO_CONSENT
 
     def _consent_from(self, payload: Any) -> tuple[Consent | None, float, float]:
-        if not isinstance(payload, dict):
+        fields = _payload_fields(payload)
+        if fields is None:
             return _NO_CONSENT
-        consent_id, issued = payload.get("i"), payload.get("t")
-        accepted_at, refused = payload.get("a"), payload.get("d")
-        version = payload.get("v")
-        if not (
-            isinstance(consent_id, str) and isinstance(issued, int)
-            and 0 <= issued < 2**33  # beyond year 2242 datetime cannot hold the expiry
-            and isinstance(accepted_at, dict) and isinstance(refused, list)
-        ):
-            return _NO_CONSENT
+        consent_id, issued, accepted_at, refused, version = fields
         try:
             key = (version, tuple(accepted_at.items()), tuple(refused))
             shape = self._shapes.get(key)
@@ -299,12 +292,7 @@ class ConsentCodec:
             return _NO_CONSENT
         if shape is None:
             # The categories part repeats across visitors: check its types once per shape.
-            if not (
-                (version is None or isinstance(version, str))
-                and all(isinstance(k, str) and isinstance(v, str)
-                        for k, v in accepted_at.items())
-                and all(isinstance(r, str) for r in refused)
-            ):
+            if not _categories_valid(accepted_at, refused, version):
                 return _NO_CONSENT
             shape = self._shape(version, accepted_at, refused)
             if len(self._shapes) >= 256:  # payloads are signed, but stay bounded anyway
@@ -443,6 +431,46 @@ def consent_to_json(consent: Consent | None) -> dict[str, Any] | None:
     }
 
 
-def dumps_compact(data: Any) -> str:
-    """JSON without spaces (for bodies and logs)."""
-    return json.dumps(data, separators=(",", ":"), sort_keys=True)
+class Payload(NamedTuple):
+    """What a consent cookie's signed payload holds: the JSON object
+    ``{"i": id, "t": issued, "a": {category: revision}, "d": [refused], "v": version}``
+    that :meth:`ConsentCodec.encode` writes."""
+
+    id: str
+    issued: int  # Unix time, whole seconds
+    accepted: dict[str, str]  # each accepted category, with the revision accepted
+    refused: list[str]
+    version: str | None  # the registry's version when the choice was made
+
+
+def read_payload(payload: Any) -> Payload | None:
+    """The fields of a verified payload, or ``None`` when it is not a consent payload."""
+    fields = _payload_fields(payload)
+    if fields is None or not _categories_valid(*fields[2:]):
+        return None
+    return Payload(*fields)
+
+
+_Fields = tuple[str, int, dict[Any, Any], list[Any], Any]
+
+
+def _payload_fields(payload: Any) -> _Fields | None:
+    """:class:`Payload`'s fields, their types checked but for the categories' entries and
+    the version (:func:`_categories_valid`, which the codec runs once per shape)."""
+    if not isinstance(payload, dict):
+        return None
+    consent_id, issued = payload.get("i"), payload.get("t")
+    accepted_at, refused = payload.get("a"), payload.get("d")
+    if not (
+        isinstance(consent_id, str) and isinstance(issued, int)
+        and 0 <= issued < 2**33  # beyond year 2242 datetime cannot hold the expiry
+        and isinstance(accepted_at, dict) and isinstance(refused, list)
+    ):
+        return None
+    return consent_id, issued, accepted_at, refused, payload.get("v")
+
+
+def _categories_valid(accepted_at: dict[Any, Any], refused: list[Any], version: Any) -> bool:
+    return ((version is None or isinstance(version, str))
+            and all(isinstance(k, str) and isinstance(v, str) for k, v in accepted_at.items())
+            and all(isinstance(r, str) for r in refused))
