@@ -182,3 +182,15 @@ def test_a_forked_worker_opens_its_own_connections(postgres_url: str) -> None:
     store(record(2))
     assert [r.consent_id for r in store.records()] == ["id-1", "id-2"]
     store.close()
+
+
+def test_mysql_keeps_microseconds() -> None:
+    # MySQL's DATETIME drops fractions of a second unless asked: --since/--until and the
+    # order of a burst of choices need them (no MySQL server here: the DDL is checked).
+    from sqlalchemy.dialects import mysql
+    from sqlalchemy.schema import CreateTable
+
+    from consentguard.log._sqlalchemy import _log
+
+    assert "timestamp DATETIME(6) NOT NULL" in str(CreateTable(_log).compile(
+        dialect=mysql.dialect()))

@@ -34,6 +34,7 @@ from sqlalchemy import (
     select,
     text,
 )
+from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import URL, Connection
 from sqlalchemy.exc import DBAPIError
 
@@ -53,7 +54,9 @@ _log = Table(
     Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
            autoincrement=True),
     Column("consent_id", String(255), nullable=False),
-    Column("timestamp", DateTime(), nullable=False),  # UTC, naive: the same on every backend
+    # UTC, naive: the same on every backend; MySQL keeps whole seconds unless told.
+    Column("timestamp", DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb"),
+           nullable=False),
     Column("action", String(16), nullable=False),
     Column("record", Text, nullable=False),  # the whole ConsentRecord as JSON
     Index("consent_log_timestamp", "timestamp"),
