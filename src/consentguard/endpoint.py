@@ -15,7 +15,6 @@ import inspect
 import io
 import json
 import logging
-import re
 import weakref
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -23,6 +22,7 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import parse_qs, quote, urlsplit
 
+from ._validation import CONTROL
 from .consent import Consent, consent_to_json
 from .cookies import cookie_pairs
 from .policy import policy_data
@@ -96,9 +96,6 @@ def _error(status: int, message: str,
     return _json_response(status, {"error": message}, extra)
 
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-
-
 def safe_next(value: str | None) -> str:
     """``value`` when it is a same-site relative path, else exactly ``"/"``.
 
@@ -106,7 +103,7 @@ def safe_next(value: str | None) -> str:
     (browsers read ``/\\evil`` as ``//evil``), control characters, or not starting with ``/``.
     """
     if (not value or len(value) > 2000 or not value.startswith("/") or "\\" in value
-            or value.startswith("//") or _CONTROL.search(value)):
+            or value.startswith("//") or CONTROL.search(value)):
         return "/"
     parts = urlsplit(value)
     if parts.scheme or parts.netloc:
