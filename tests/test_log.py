@@ -92,10 +92,8 @@ def test_reopening_keeps_the_records(backend: Backend) -> None:
     again.close()
 
 
-def test_a_store_that_cannot_record_raises(backend: Backend) -> None:
-    # What on_consent must do so that the endpoint refuses an acceptance it cannot prove.
-    log = backend.open()
-    log(record(1))
+def _break(backend: Backend) -> None:
+    """Drop the table under the store's feet: every later write fails."""
     if backend.name == "sqlite-file":
         with sqlite3.connect(backend.target) as direct:
             direct.execute("DROP TABLE consent_log")
@@ -107,6 +105,13 @@ def test_a_store_that_cannot_record_raises(backend: Backend) -> None:
         with engine.begin() as db:
             db.execute(text("DROP TABLE consent_log"))
         engine.dispose()
+
+
+def test_a_store_that_cannot_record_raises(backend: Backend) -> None:
+    # What on_consent must do so that the endpoint refuses an acceptance it cannot prove.
+    log = backend.open()
+    log(record(1))
+    _break(backend)
     with pytest.raises(Exception, match="consent_log"):
         log(record(2))
     log.close()
@@ -231,4 +236,19 @@ def test_the_endpoint_writes_to_the_log(backend: Backend) -> None:
     assert consent is not None
     (stored,) = log.records()
     assert (stored.consent_id, stored.action) == (consent.id, "accept_all")
+    log.close()
+
+
+def test_the_endpoint_refuses_an_acceptance_the_store_cannot_record(backend: Backend) -> None:
+    log = backend.open()
+    app = starlette_app(make_guard(on_consent=log))
+    _break(backend)
+    accepting = asgi_request(app, "POST", "/_consent", json={"accept": ["analytics"]},
+                             headers={"Origin": ORIGIN})
+    assert accepting.status_code == 503
+    assert accepting.headers.get_list("set-cookie") == []
+    refusing = asgi_request(app, "POST", "/_consent", json={"accept": []},
+                            headers={"Origin": ORIGIN})
+    assert refusing.status_code == 200  # refusing never needs proof
+    assert any(v.startswith("cg_consent=") for v in refusing.headers.get_list("set-cookie"))
     log.close()
