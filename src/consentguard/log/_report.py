@@ -53,8 +53,12 @@ h2 { margin: 0 0 4px; font-size: 17px; }
 .grid .card { margin-bottom: 0; }
 @media (max-width: 760px) { .grid { grid-template-columns: 1fr; } }
 .grid + .card { margin-top: 16px; }
-figure { margin: 0; }
+figure { margin: 0; overflow-x: auto; }
 svg { display: block; width: 100%; height: auto; overflow: visible; }
+/* On a phone the daily chart scrolls sideways rather than shrinking its labels away. */
+svg.wide { min-width: 720px; }
+@media (max-width: 760px) { svg.bars text { font-size: 16px; }
+                            svg.bars text.count { font-size: 13px; } }
 svg text { font-family: inherit; font-size: 12px; fill: var(--muted); }
 svg .value { fill: var(--ink); font-weight: 600; }
 svg .grid-line { stroke: var(--line); stroke-width: 1; }
@@ -164,9 +168,11 @@ def _legend() -> str:
 class _Svg:
     """An accessible inline SVG: a role, a title and a description, then the shapes."""
 
-    def __init__(self, ident: str, width: int, height: int, title: str, desc: str) -> None:
+    def __init__(self, ident: str, width: int, height: int, title: str, desc: str,
+                 *, cls: str = "") -> None:
+        klass = f' class="{cls}"' if cls else ""
         self.parts = [
-            f'<figure><svg viewBox="0 0 {width} {height}" role="img" '
+            f'<figure><svg{klass} viewBox="0 0 {width} {height}" role="img" '
             f'aria-labelledby="{ident}-t {ident}-d" xmlns="http://www.w3.org/2000/svg">',
             f'<title id="{ident}-t">{escape(title)}</title>',
             f'<desc id="{ident}-d">{escape(desc)}</desc>']
@@ -198,7 +204,8 @@ def _daily_chart(stats: Stats) -> str:
     total = stats.total
     svg = _Svg("daily", width, height, "Share of choices per day, by action",
                f"{len(days)} days. Over the period: " + ", ".join(
-                   f"{ACTION_LABELS[a]} {percent(total.share(a))}" for a in STACK) + ".")
+                   f"{ACTION_LABELS[a]} {percent(total.share(a))}" for a in STACK) + ".",
+               cls="wide")
     for tick in (0, 25, 50, 75, 100):
         y = top + plot_h * (1 - tick / 100)
         svg.add(f'<line class="grid-line" x1="{left}" x2="{width - right}" y1="{y:.1f}" '
@@ -235,18 +242,18 @@ def _daily_chart(stats: Stats) -> str:
 
 def _category_chart(total: Tally) -> str:
     categories = sorted(total.offered)
-    row, label_w, width = 52, 130, 560
+    row, label_w, width = 52, 120, 440
     height = max(row * len(categories), row)
     bar_w = width - label_w - 56
     svg = _Svg("categories", width, height, "Acceptance rate per category", "; ".join(
         f"{c}: {percent(total.acceptance(c))} of {total.offered[c]} choices"
-        for c in categories) or "No category was offered.")
+        for c in categories) or "No category was offered.", cls="bars")
     for i, category in enumerate(categories):
         rate = total.acceptance(category) or 0.0
         y = i * row + 6
         svg.text(0, y + 14, _clip(category, 18), anchor="start", cls="value")
         svg.text(0, y + 31, f"{total.accepted[category]:,} of {total.offered[category]:,}",
-                 anchor="start")
+                 anchor="start", cls="count")
         svg.add(f'<rect x="{label_w}" y="{y + 6}" width="{bar_w}" height="18" rx="9" '
                 f'fill="#E8ECF2"/>')
         svg.rect(label_w, y + 6, max(bar_w * rate, 18 if rate else 0), 18, CATEGORY_COLOUR,
@@ -257,7 +264,7 @@ def _category_chart(total: Tally) -> str:
 
 
 def _gpc_chart(stats: Stats) -> str:
-    width, height, left, top, bottom = 400, 200, 40, 10, 26
+    width, height, left, top, bottom = 400, 200, 48, 10, 26
     plot_w, plot_h = width - left, height - top - bottom
     days = list(stats.days.items())
     peak = max(t.gpc_share for _, t in days)
