@@ -6,6 +6,7 @@ functional theme, analytics _ga on .demo.test, marketing _fbp).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -156,6 +157,24 @@ def test_a_raw_set_cookie_header_is_filtered_too() -> None:
 
     response = ConsentMiddleware(view)(RequestFactory().get("/", HTTP_HOST=HOST))
     assert "Set-Cookie" not in response.headers
+
+
+def test_an_outer_adapter_takes_precedence() -> None:
+    from django.core.handlers.wsgi import WSGIHandler
+
+    # A report-only guard around the whole app (wsgi.py): the middleware defers to it.
+    outer = ConsentGuard(get_guard().registry, "another-key", mode="report-only")
+    app = outer.wsgi(WSGIHandler())
+    sent: list[tuple[str, str]] = []
+
+    def start_response(status: str, headers: list[tuple[str, str]], *exc: Any) -> Any:
+        sent.extend(headers)
+
+    environ = RequestFactory().get("/", HTTP_HOST=HOST, HTTP_COOKIE="_ga=1").environ
+    environ["PATH_INFO"] = "/seen/"
+    body = b"".join(app(environ, start_response))
+    assert json.loads(body)["cookies"] == {"_ga": "1"}
+    assert not [value for name, value in sent if name == "Set-Cookie"]
 
 
 def test_report_only_changes_nothing(visitor: Visitor) -> None:
@@ -433,3 +452,24 @@ def test_set_cookie_line_reads_its_attributes() -> None:
     assert morsel["httponly"] is True
     assert morsel.output(header="") == " _ga=; Domain=demo.test; Max-Age=0; Path=/; HttpOnly"
 
+
+
+# -- bad input never reaches the app as an error ----------------------------------------------
+
+_header_text = st.text(st.characters(min_codepoint=0x20, max_codepoint=0xFF), max_size=80)
+
+
+@hypothesis_settings(max_examples=40, deadline=None)
+@given(cookie=st.lists(st.one_of(
+    _header_text, st.sampled_from(["_ga=1", "sessionid=s", "cg_consent=forged.sig", ";", "="])),
+    max_size=5).map("; ".join),
+    gpc=st.sampled_from(["1", "0", "", "yes"]))
+def test_any_cookie_header_is_answered_and_never_widens_consent(cookie: str, gpc: str) -> None:
+    client = Client(headers={"host": HOST, "sec-gpc": gpc})
+    response = client.get("/seen/", HTTP_COOKIE=cookie)
+    assert response.status_code == 200
+    seen = response.json()
+    assert seen["accepted"] == ["essential"] and seen["consent"] is False
+    # A nameless pair ("cg_consent" alone) is judged by the name it stands for.
+    shown = {name or value for name, value in seen["cookies"].items()}
+    assert shown <= {"sessionid", "csrftoken", "messages", "django_language", "cg_consent"}

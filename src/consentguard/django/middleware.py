@@ -40,8 +40,9 @@ class ConsentMiddleware:
     Views get ``request.consent`` (the visitor's :class:`~consentguard.Consent`, or
     ``None`` before any choice) and ``request.consent_decision`` (a
     :class:`~consentguard.Decision`: ``.allows("analytics")``), under WSGI and ASGI alike.
-    When an outer consentguard adapter (``guard.wsgi(...)``, ``guard.asgi(...)``, an audit)
-    already enforces the request, the middleware only passes its decision on.
+    When an outer consentguard adapter (``guard.wsgi(application)`` in ``wsgi.py``,
+    ``guard.asgi(...)``) already enforces the request, the middleware only passes its
+    decision on.
 
     :param get_response: the next middleware or the view (Django passes it).
     :raises ImproperlyConfigured: at start-up, when the settings do not make a guard.
