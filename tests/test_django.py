@@ -149,6 +149,13 @@ def test_request_cookies_cached_before_the_middleware_are_refreshed() -> None:
     assert seen == {"sessionid": "s"}
 
 
+def test_typed_helpers_say_when_the_middleware_did_not_run() -> None:
+    from consentguard.django import get_consent
+
+    with pytest.raises(RuntimeError, match="first in MIDDLEWARE"):
+        get_consent(RequestFactory().get("/"))
+
+
 def test_a_raw_set_cookie_header_is_filtered_too() -> None:
     def view(request: HttpRequest) -> HttpResponse:
         response = HttpResponse()

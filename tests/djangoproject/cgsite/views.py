@@ -6,6 +6,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import render
 
+from consentguard.django import get_consent, get_decision
+
 
 def _set_cookies(request: HttpRequest, response: HttpResponse) -> HttpResponse:
     host = request.get_host().split(":")[0]
@@ -28,11 +30,13 @@ async def async_page(request: HttpRequest) -> HttpResponse:
 
 
 def _seen(request: HttpRequest) -> JsonResponse:
-    decision = request.consent_decision  # type: ignore[attr-defined]
+    decision = get_decision(request)
+    assert request.consent_decision is decision  # type: ignore[attr-defined]
+    assert request.consent is get_consent(request)  # type: ignore[attr-defined]
     return JsonResponse({
         "cookies": request.COOKIES,
         "header": request.META.get("HTTP_COOKIE"),
-        "consent": request.consent is not None,  # type: ignore[attr-defined]
+        "consent": decision.consent is not None,
         "accepted": sorted(decision.accepted),
         "analytics": decision.allows("analytics"),
     })
