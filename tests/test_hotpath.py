@@ -245,9 +245,11 @@ def test_one_request_purges_a_bounded_number_of_names() -> None:
     cookie = "; ".join(f"_ga_{j}=1" for j in range(700))  # refused analytics cookies
     decision = guard.decide(cookie, host="www.shop.example.com")
     names = {p.split("=", 1)[0] for p in decision.purge}
-    assert len(names) == 32
+    # As many names as 4 KiB of deletion headers hold (each name on 4 domains here).
+    assert len(names) == 12
+    assert sum(map(len, decision.purge)) <= 4096
     assert "_ga_" not in (decision.cookie_header or "")  # all of them still hidden
-    # The browser drops those 32; the next request purges the next ones.
+    # The browser drops those; the next request purges the next ones.
     rest = "; ".join(f"_ga_{j}=1" for j in range(700) if f"_ga_{j}" not in names)
     assert not names & {p.split("=", 1)[0] for p in guard.decide(rest).purge}
 

@@ -96,10 +96,10 @@ _COOKIE_LENGTH = 8192
 _HOST_LENGTH = 256
 _NAME_LENGTH = 256
 _PURGE_NAMES = 32
+_PURGE_BYTES = 4096
 _LOGGED_NAMES = 10000
 _RESPONSES = 1024
 _RESPONSES_SEEN = 8192
-_PURGES = 4096
 _MEMO_HEADERS = 64
 _MEMO_BYTES = 16384
 _INFINITY = float("inf")
@@ -237,7 +237,6 @@ class ConsentGuard:
                     "within 13 months.", label, seconds // 86400)
         self._logged_unknown: set[str] = set()
         self._log_capped = False
-        self._purge_cache: OrderedDict[tuple[str, str], tuple[str, ...]] = OrderedDict()
         # The hot path: each is a lookup for what repeats across requests (see decide()).
         self._tables: dict[frozenset[str], dict[str, int]] = {}
         # The same verdicts keyed by raw (bytes) names, for ASGI Set-Cookie headers: apart,
@@ -277,7 +276,6 @@ class ConsentGuard:
         self._seen_responses.clear()
         self._tables.clear()
         self._raw_tables.clear()
-        self._purge_cache.clear()
         # Verdicts whose request cookies the app may see.
         self._passes = (_ALLOW, _CONSENTED, _UNKNOWN) if self.unknown == "allow" else (
             _ALLOW, _CONSENTED)
@@ -356,27 +354,30 @@ class ConsentGuard:
         if remembered is not None and remembered.valid_from <= now < remembered.valid_until:
             # A returning visitor sends the same Cookie header: the same decision, for as
             # long as each consent value in it decodes to what it did (until one expires).
-            if remembered.reports and not self._quiet:
-                for name, pair in remembered.reports:  # reports are per request
-                    self._report("request-cookie", name, pair, path)
+            if remembered.reported and not self._quiet:
+                # Reports are per request; rather than keep one per hidden pair (a
+                # hostile header holds a thousand), the pairs are judged again.
+                return self._decide_afresh(
+                    cookie, host=host, gpc=gpc, dnt=dnt, path=path, now=now)[0]
             decision = remembered.decision
             if decision.path != path:  # Decisions are read-only: one serves a page's visits
                 decision = remembered.decision = Decision(
                     self, decision.consent, decision.accepted, decision.cookie_header,
                     decision.cookie_changed, decision.purge, path)
             return decision
-        result, reports, valid_from, valid_until = self._decide_afresh(
+        result, reported, valid_from, valid_until = self._decide_afresh(
             cookie, host=host, gpc=gpc, dnt=dnt, path=path, now=now)
         if len(key[0]) <= _COOKIE_LENGTH and len(host) <= _HOST_LENGTH:
             bounded_put(self._decisions, key,
-                         _Remembered(valid_from, valid_until, result, reports),
+                         _Remembered(valid_from, valid_until, result, reported),
                          self.cache_size)
         return result
 
     def _decide_afresh(self, cookie: str | None, *, host: str, gpc: bool, dnt: bool,
                        path: str, now: float
-                       ) -> tuple[Decision, tuple[tuple[str, str], ...], float, float]:
-        """The decision, the request cookies it reported, and the time span it holds for."""
+                       ) -> tuple[Decision, bool, float, float]:
+        """The decision, whether it reported a request cookie, and the time span it holds
+        for."""
         own = self.cookie_name
         values = plain_cookie_value(cookie, own) if cookie else []
         if values is None:  # written unlike a browser's: read pair by pair
@@ -400,13 +401,13 @@ class ConsentGuard:
             # around it; it may hold "", from a nameless Set-Cookie: hence "name and".)
             get = table.get
             if all(eq and name and get(name) in passes for name, eq, _ in pieces):
-                return (Decision(self, consent, allowed, cookie, False, (), path), (),
+                return (Decision(self, consent, allowed, cookie, False, (), path), False,
                         valid_from, valid_until)
         pairs = cookie_pairs(cookie) if cookie else []
         kept: list[str] = []
         purge: list[str] = []
         purged: set[str] = set()
-        reports: list[tuple[str, str]] = []
+        budget = _PURGE_BYTES
         changed = False
         for name, pair in pairs:
             # A nameless pair ("_ga", "=_ga=1") is read by lenient parsers (werkzeug,
@@ -416,25 +417,28 @@ class ConsentGuard:
                 kept.append(pair)
                 continue
             changed = True
-            reports.append((name, pair))
             self._report("request-cookie", name, pair, path)
             entry = self.registry.match(name) if verdict == _REFUSE and name else None
             # No browser holds a cookie whose name has a control character: nothing to purge,
             # and such a name cannot go into a valid header value.
-            # At most _PURGE_NAMES names a response: a browser holding more gets the rest
-            # on the next responses, and no request can make one response (or one
-            # remembered decision) arbitrarily large.
+            # At most _PURGE_NAMES names and _PURGE_BYTES a response: a browser holding
+            # more gets the rest on the next responses, and no request can make one
+            # response (or one remembered decision) large.
             if (entry is not None and name not in purged and is_holdable_name(name)
                     and len(purged) < _PURGE_NAMES):
-                purged.add(name)
-                purge.extend(self._deletions(name, entry.path, entry.domain, host))
+                deletions = self._deletions(name, entry.path, entry.domain, host)
+                size = sum(map(len, deletions))
+                if size <= budget:
+                    budget -= size
+                    purged.add(name)
+                    purge.extend(deletions)
         if self.report_only:
             result = Decision(self, consent, allowed, cookie, False, (), path)
         else:
             cookie_out = "; ".join(kept) if changed else cookie
             result = Decision(self, consent, allowed, cookie_out or None, changed,
                               tuple(purge), path)
-        return result, tuple(reports), valid_from, valid_until
+        return result, changed, valid_from, valid_until
 
     def _classify(self, name: str, allowed: frozenset[str], table: dict[str, int]) -> int:
         verdict = table.get(name)
@@ -477,14 +481,9 @@ class ConsentGuard:
         return facts
 
     def _deletions(self, name: str, path: str, domain: str | None, host: str) -> tuple[str, ...]:
-        key = (name, host)
-        cached = self._purge_cache.get(key)
-        if cached is None:
-            host_only = name[:7].lower() == "__host-"  # browsers match prefixes case-blind
-            domains = (None,) if host_only else purge_domains(host, domain)
-            cached = tuple(deletion_header(name, path=path, domain=d) for d in domains)
-            bounded_put(self._purge_cache, key, cached, _PURGES)
-        return cached
+        host_only = name[:7].lower() == "__host-"  # browsers match prefixes case-blind
+        domains = (None,) if host_only else purge_domains(host, domain)
+        return tuple(deletion_header(name, path=path, domain=d) for d in domains)
 
     def _report(self, kind: Literal["set-cookie", "request-cookie", "ignored"], name: str,
                 header: str, path: str) -> None:
@@ -734,14 +733,14 @@ class _Remembered:
     (A slotted class, not a frozen dataclass: one is built for every new Cookie header.)
     """
 
-    __slots__ = ("decision", "reports", "valid_from", "valid_until")
+    __slots__ = ("decision", "reported", "valid_from", "valid_until")
 
     def __init__(self, valid_from: float, valid_until: float, decision: Decision,
-                 reports: tuple[tuple[str, str], ...]) -> None:
+                 reported: bool) -> None:
         self.valid_from = valid_from
         self.valid_until = valid_until
         self.decision = decision
-        self.reports = reports
+        self.reported = reported  # whether working it out reported a request cookie
 
 
 def _check_cache_size(size: object) -> None:
