@@ -1,9 +1,11 @@
 """The apps under test, each in its variants: bare, no-op wrapper, consentguard, session.
 
 Every app answers ``GET /`` with a short body and the fixture's ``Set-Cookie`` headers.
-The framework apps append prebuilt header values instead of calling ``set_cookie``, so
-the app itself is as cheap as it can be: that makes every ratio against it *harder*
-to meet, not easier.
+Each response's ``Set-Cookie`` values are new strings, joined from their parts as the
+response is made (as ``set_cookie`` makes them), not prebuilt ones: a reused object
+carries its cached hash and would flatter a memo. The framework apps join them instead
+of calling ``set_cookie``, so the app itself is as cheap as it can be: that makes every
+ratio against it *harder* to meet, not easier.
 """
 
 from __future__ import annotations
@@ -31,30 +33,32 @@ BODY = b"Hello, world!"
 # -- raw ASGI -----------------------------------------------------------------------------
 
 
-def raw_asgi(set_cookie_count: int = 7, *, varied: int = 0) -> ASGIApp:
-    """The cheapest possible ASGI app sending a response with the fixture's cookies.
+def _tags(varied: bool) -> Callable[[], int]:
+    """The number tagging each response's cookie values: 0 every time, or (``varied``)
+    a new one per response, as another visitor's values are (never repeating within a
+    million responses: no memo meets one again)."""
+    counter = itertools.count()
+    step = 1 if varied else 0
+    return lambda: next(counter) * step % 1_000_000
 
-    With ``varied``, responses cycle through that many sets of distinct cookie values.
-    """
-    if varied:
-        pool = itertools.cycle([fixtures.response_headers(set_cookie_count, variant=i)
-                                for i in range(varied)])
 
-        async def varied_app(scope: Scope, receive: Receive, send: Send) -> None:
-            await send({"type": "http.response.start", "status": 200,
-                        "headers": list(next(pool))})
-            await send({"type": "http.response.body", "body": BODY})
+def _raw_parts(count: int) -> list[tuple[bytes, bytes]]:
+    return [(a.encode("latin-1"), b.encode("latin-1")) for a, b in fixtures.set_cookie_parts(count)]
 
-        return varied_app
-    headers = fixtures.response_headers(set_cookie_count)
+
+def raw_asgi(set_cookie_count: int = 7, *, varied: bool = False) -> ASGIApp:
+    """The cheapest possible ASGI app sending a response with the fixture's cookies:
+    the same values each response, or (``varied``) new ones each response."""
+    parts = _raw_parts(set_cookie_count)
+    tag = _tags(varied)
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
-        # (the same cost as varied_app: one next() on a cycle of one)
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": list(next(single))})
+        number = b"%06d" % tag()
+        headers = [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", b"13")]
+        headers += [(b"set-cookie", name + number + rest) for name, rest in parts]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": BODY})
 
-    single = itertools.repeat(headers)
     return app
 
 
@@ -99,11 +103,12 @@ def starlette_app(middleware: str, guard: ConsentGuard | None = None) -> ASGIApp
     from starlette.routing import Route
 
 
-    cookies = fixtures.response_headers()[2:]
+    parts = _raw_parts(7)
 
     async def home(request: Request) -> Response:
         response = PlainTextResponse("Hello, world!")
-        response.raw_headers.extend(cookies)
+        response.raw_headers.extend((b"set-cookie", name + b"000000" + rest)
+                                    for name, rest in parts)
         return response
 
     return Starlette(routes=[Route("/", home)], middleware=_middleware(middleware, guard))
@@ -115,12 +120,13 @@ def fastapi_app(middleware: str, guard: ConsentGuard | None = None) -> ASGIApp:
     from fastapi.responses import PlainTextResponse
 
     app = FastAPI(middleware=_middleware(middleware, guard), openapi_url=None)
-    cookies = fixtures.response_headers()[2:]
+    parts = _raw_parts(7)
 
     @app.get("/")
     async def home() -> PlainTextResponse:
         response = PlainTextResponse("Hello, world!")
-        response.raw_headers.extend(cookies)
+        response.raw_headers.extend((b"set-cookie", name + b"000000" + rest)
+                                    for name, rest in parts)
         return response
 
     return app
@@ -148,18 +154,16 @@ def _middleware(kind: str, guard: ConsentGuard | None) -> list[Any]:
 # -- raw WSGI -----------------------------------------------------------------------------
 
 
-def raw_wsgi(set_cookie_count: int = 7, *, varied: int = 0) -> WSGIApplication:
+def raw_wsgi(set_cookie_count: int = 7, *, varied: bool = False) -> WSGIApplication:
     """The cheapest WSGI app; ``varied`` as in :func:`raw_asgi`."""
-    pool = []
-    for i in range(max(varied, 1)):
-        headers = [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", "13")]
-        headers.extend(("Set-Cookie", v) for v in
-                       fixtures.set_cookies(set_cookie_count, variant=i if varied else None))
-        pool.append(headers)
-    cycle = itertools.cycle(pool)
+    parts = fixtures.set_cookie_parts(set_cookie_count)
+    tag = _tags(varied)
 
     def app(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        start_response("200 OK", list(next(cycle)))
+        number = f"{tag():06d}"
+        headers = [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", "13")]
+        headers += [("Set-Cookie", name + number + rest) for name, rest in parts]
+        start_response("200 OK", headers)
         return [BODY]
 
     return app
@@ -194,14 +198,14 @@ def flask_app(kind: str, guard: ConsentGuard | None = None) -> WSGIApplication:
     app = Flask("bench")
     if kind == "session":
         app.secret_key = fixtures.SESSION_SECRET
-    cookies = fixtures.set_cookies()
+    parts = fixtures.set_cookie_parts()
 
     @app.get("/")
     def home() -> Response:
         session.get("uid")
         response = Response("Hello, world!", mimetype="text/plain")
-        for value in cookies:
-            response.headers.add("Set-Cookie", value)
+        for name, rest in parts:
+            response.headers.add("Set-Cookie", name + "000000" + rest)
         return response
 
     if kind == "guard":

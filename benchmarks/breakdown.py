@@ -1,12 +1,15 @@
 """``python -m benchmarks.breakdown``: where a guarded request's time goes, step by step.
 
 Each step of the guard's work is timed on its own, interleaved with whole requests on
-the raw ASGI app (bare, behind a no-op send wrapper, and guarded), with the harness of
-:mod:`benchmarks.harness`. What the steps do not cover is the adapter's own work:
-reading the request headers, the state dict, the ``send`` wrapper, copying the start
-message. Inputs are those of the main benchmark: a returning visitor (warm), a new
-consent value each request (cold), or the same consent with every other cookie and
-Set-Cookie value new (busy site).
+the raw ASGI app (the rows of ``python -m benchmarks``' raw ASGI group: bare, a no-op send
+wrapper, warm, cold, busy, SessionMiddleware), with the harness of
+:mod:`benchmarks.harness`. Every step's input is built fresh for each call, as the
+whole requests' are. What the steps do not cover is the adapter's own work: reading the
+request headers, the state dict, the ``send`` wrapper, copying the start message.
+
+Beside our steps, the floors they are judged against: a plain split of the same Cookie
+header into a dict, a plain split of each Set-Cookie at ``=`` with a lookup of its name,
+and Starlette's own session work (parse the Cookie header, verify and read the session).
 
 Options: ``--repetitions N`` (default 15), ``--sample-ms MS`` (default 12).
 """
@@ -15,82 +18,114 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import itertools
+import base64
+import json
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from consentguard import ConsentGuard
 
-from . import apps, fixtures, harness, suite
-from .harness import Settings, Variant, asgi_runner
+from . import fixtures, harness, suite
+from .harness import Settings, Variant
 
-POOL = 8192  # distinct consent values / cookie variants: more than any cache holds
+POOL = 8192  # distinct consent values: more than any cache holds
+HOST = fixtures.HOST
 
 
-def _step(label: str, call: Callable[[Any], object], inputs: Iterable[Any]) -> Variant:
-    """A variant calling ``call`` on ``inputs`` in turn (cycled), ``n`` times per sample."""
-    cycle = itertools.cycle(inputs) if isinstance(inputs, Sequence) else iter(inputs)
+def _step(label: str, call: Callable[[Any], object], make: harness.Requests) -> Variant:
+    """A variant calling ``call`` on new inputs ``make(i)``, built before the clock."""
+    counter = iter(range(1 << 62))
 
     def run(n: int) -> int:
-        chunk = list(itertools.islice(cycle, n))  # (made before the clock starts)
-        start = time.perf_counter_ns()
-        for item in chunk:
-            call(item)
-        return time.perf_counter_ns() - start
+        elapsed = 0
+        for chunk in harness.chunks(make, n, counter):
+            start = time.perf_counter_ns()
+            for item in chunk:
+                call(item)
+            elapsed += time.perf_counter_ns() - start
+        return elapsed
 
     return Variant(label, run)
 
 
 def cold_guard(pool: int) -> ConsentGuard:
     """A fresh guard remembering fewer values than ``pool``: cycling through ``pool``
-    values, every request finds its value forgotten (least recently used goes first)."""
-    guard = fixtures.make_guard()
-    guard.cache_size = min(guard.cache_size, max(pool // 2, 1))
-    return guard
+    values, every request finds its value forgotten."""
+    return fixtures.make_guard(cache_size=min(4096, max(pool // 2, 1)))
 
 
-def _never_seen_responses() -> Iterable[list[tuple[bytes, bytes]]]:
-    """Response header lists that never repeat (a cycle would be remembered when it
-    came round again, which a busy site's per-visitor values never are)."""
-    for i in itertools.count():
-        yield fixtures.response_headers(variant=i % 1_000_000)
+def _response(count: int = 7, *, varied: bool) -> Callable[[int], list[tuple[bytes, bytes]]]:
+    """The i-th response's raw headers, new objects; (``varied``) its values new too."""
+    parts = [(a.encode(), b.encode()) for a, b in fixtures.set_cookie_parts(count)]
+
+    def make(i: int) -> list[tuple[bytes, bytes]]:
+        number = b"%06d" % (i % 1_000_000 if varied else 0)
+        return [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", b"13"),
+                *((b"set-cookie", name + number + rest) for name, rest in parts)]
+
+    return make
+
+
+def _plain_cookie_split(cookie: str) -> dict[str, str]:
+    return {name: value for name, _, value in
+            (pair.partition("=") for pair in cookie.split("; "))}
+
+
+def _plain_set_cookie_lookup(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    known = _DECLARED
+    return [(k, v) for k, v in headers
+            if k != b"set-cookie" or v.split(b"=", 1)[0].decode("latin-1") in known]
+
+
+_DECLARED = {c.name for c in fixtures.BASE_COOKIES}
+
+
+def _session_work() -> Callable[[str], object]:
+    """What SessionMiddleware does with a request: parse the Cookie header, verify the
+    signed session (with its age), read its JSON."""
+    from itsdangerous import TimestampSigner
+    from starlette.requests import cookie_parser
+
+    signer = TimestampSigner(fixtures.SESSION_SECRET)
+
+    def work(cookie: str) -> object:
+        data = cookie_parser(cookie)["session"].encode("utf-8")
+        return json.loads(base64.b64decode(signer.unsign(data, max_age=14 * 24 * 3600)))
+
+    return work
 
 
 def variants(loop: asyncio.AbstractEventLoop, pool: int = POOL) -> list[Variant]:
     ctx = suite.Context.build(loop, cold_pool=pool)
-    host = fixtures.HOST
-    raw = apps.raw_asgi()
-    # A guard per step: one step's values must not be left in another's caches.
+    requests = suite.asgi_raw(ctx).variants
+    for request in requests:
+        request.label = f"request: {request.label}"
     warm_guard, busy_guard = fixtures.make_guard(), fixtures.make_guard()
-    verify_guard, decode_guard, decide_guard = (cold_guard(pool) for _ in range(3))
-    headers = fixtures.response_headers()
-    warm = warm_guard.decide(ctx.warm_cookie, host=host, path="/")
-    warm.filter_raw_headers(headers)
-    warm.filter_raw_headers(headers)  # (a header list is remembered when it comes again)
-    busy = busy_guard.decide(ctx.warm_cookie, host=host, path="/")
+    decode_guard, decide_guard = cold_guard(pool), cold_guard(pool)
+    same, never_seen = _response(varied=False), _response(varied=True)
+    warm = warm_guard.decide(ctx.warm(0), host=HOST, path="/")
+    busy = busy_guard.decide(ctx.warm(0), host=HOST, path="/")
     return [
-        Variant("request: bare", asgi_runner(raw, ctx.scopes(), loop)),
-        Variant("request: + no-op send wrapper",
-                asgi_runner(apps.NoopASGIWrapper(raw), ctx.scopes(), loop)),
-        Variant("request: + consentguard, warm",
-                asgi_runner(apps.with_guard(raw, fixtures.make_guard()), ctx.scopes(), loop)),
-        Variant("request: + consentguard, cold",
-                asgi_runner(apps.with_guard(raw, cold_guard(pool)), ctx.cold_scopes(), loop)),
-        _step("warm: decide (remembered)",
-              lambda c: warm_guard.decide(c, host=host, path="/"), [ctx.warm_cookie]),
-        _step("warm: filter the response (remembered)", warm.filter_raw_headers, [headers]),
-        _step("cold: verify the signature and read the payload", verify_guard.codec.verify,
-              ctx.cold_values),
-        _step("cold: decode the consent (verify, Consent, cache)",
-              decode_guard.codec.decode_window, ctx.cold_values),
-        _step("cold: decide (the above, then the Cookie header)",
-              lambda c: decide_guard.decide(c, host=host, path="/"), ctx.cold_cookies),
+        *requests,
+        _step("warm: decide (same Cookie header)",
+              lambda c: warm_guard.decide(c, host=HOST, path="/"), ctx.warm),
+        _step("warm: filter the response (same headers)", warm.filter_raw_headers, same),
+        _step("cold: decode the consent value", decode_guard.decode_consent,
+              lambda i: fixtures.cookie_header(ctx.cold_values[i % len(ctx.cold_values)],
+                                               allowed=0).partition("=")[2]),
+        _step("cold: decide (decode, then the Cookie header)",
+              lambda c: decide_guard.decide(c, host=HOST, path="/"), ctx.cold),
         _step("busy: decide (consent known, other cookies new)",
-              lambda c: busy_guard.decide(c, host=host, path="/"), ctx.varied_cookies),
-        _step("busy: filter a response never seen", busy.filter_raw_headers,
-              _never_seen_responses()),
+              lambda c: busy_guard.decide(c, host=HOST, path="/"), ctx.busy),
+        _step("busy: filter a response never seen", busy.filter_raw_headers, never_seen),
+        _step("floor: plain split of the Cookie header into a dict", _plain_cookie_split,
+              ctx.busy),
+        _step("floor: plain split of each Set-Cookie and a name lookup",
+              _plain_set_cookie_lookup, never_seen),
+        _step("SessionMiddleware's work: parse the Cookie header, verify and read the session",
+              _session_work(), ctx.busy),
     ]
 
 
@@ -98,21 +133,38 @@ def report(measured: Sequence[Variant]) -> list[str]:
     by_label = {v.label: harness.median(v.samples) for v in measured}
     lines = ["| step | µs |", "|---|---:|"]
     lines += [f"| {label} | {ns / 1000:.2f} |" for label, ns in by_label.items()]
-    bare, noop = by_label["request: bare"], by_label["request: + no-op send wrapper"]
-    warm = by_label["request: + consentguard, warm"] - bare
-    steps = (by_label["warm: decide (remembered)"]
-             + by_label["warm: filter the response (remembered)"])
+
+    def us(ns: float) -> str:
+        return f"{ns / 1000:.2f}"
+
+    bare = by_label["request: bare"]
+    noop = by_label["request: + no-op send wrapper"] - bare
+    session = by_label[f"request: {suite.SESSION}"] - bare
+    warm = by_label[f"request: {suite.WARM}"] - bare
+    warm_steps = (by_label["warm: decide (same Cookie header)"]
+                  + by_label["warm: filter the response (same headers)"])
+    cold = by_label[f"request: {suite.COLD}"] - bare
+    decode = by_label["cold: decode the consent value"]
+    cold_decide = by_label["cold: decide (decode, then the Cookie header)"]
+    busy = by_label[f"request: {suite.BUSY}"] - bare
+    busy_decide = by_label["busy: decide (consent known, other cookies new)"]
+    busy_filter = by_label["busy: filter a response never seen"]
+    floor = (by_label["floor: plain split of the Cookie header into a dict"]
+             + by_label["floor: plain split of each Set-Cookie and a name lookup"])
     lines += [
         "",
-        f"Warm request: {warm / 1000:.2f} µs added = no-op wrapper {(noop - bare) / 1000:.2f} + "
-        f"decide and filter {steps / 1000:.2f} + the adapter's own work "
-        f"{(warm - (noop - bare) - steps) / 1000:.2f}.",
+        f"Warm request: {us(warm)} µs added ({warm / noop:.2f}× the no-op wrapper's "
+        f"{us(noop)}; target ≤ 3×) = the no-op wrapper {us(noop)} + decide and filter "
+        f"{us(warm_steps)} + the adapter's own work {us(warm - noop - warm_steps)}.",
+        f"Busy request: {us(busy)} µs added ({busy / session:.2f}× SessionMiddleware's "
+        f"{us(session)}; target ≤ 0.30×, i.e. {us(0.3 * session)}) = decide "
+        f"{us(busy_decide)} + filter {us(busy_filter)} + the adapter's own work "
+        f"{us(busy - busy_decide - busy_filter)}; a plain split of the Cookie header and "
+        f"of each Set-Cookie costs {us(floor)}, the no-op wrapper {us(noop)}.",
+        f"Cold request: {us(cold)} µs added ({cold / session:.2f}× SessionMiddleware's; "
+        f"target ≤ 0.50×, i.e. {us(0.5 * session)}), of which decoding the consent value "
+        f"{us(decode)} ({decode / cold:.0%}) and deciding in all {us(cold_decide)}.",
     ]
-    cold = by_label["request: + consentguard, cold"] - bare
-    decode = by_label["cold: decode the consent (verify, Consent, cache)"]
-    lines.append(
-        f"Cold request: {cold / 1000:.2f} µs added, of which decoding the consent value "
-        f"{decode / 1000:.2f} ({decode / cold:.0%}); without it, {(cold - decode) / 1000:.2f}.")
     return lines
 
 

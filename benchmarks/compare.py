@@ -2,10 +2,11 @@
 
 Both versions of the package are imported side by side in one process (``REV``'s is
 exported with ``git archive`` and imported under another name), then timed interleaved
-on the raw ASGI and WSGI apps — warm, cold, and with every other cookie and Set-Cookie
-value new each request — with the harness of :mod:`benchmarks.harness`. The ratio is
-the median of per-repetition ratios, so a change of a few percent shows through the
-noise of a shared machine, where two separate full runs could not show it.
+on the raw ASGI and WSGI apps — warm, cold, and busy (every other cookie and Set-Cookie
+value new each request), every request built from new objects — with the harness of
+:mod:`benchmarks.harness`. The ratio is the median of per-repetition ratios, so a change
+of a few percent shows through the noise of a shared machine, where two separate full
+runs could not show it.
 
 Options: ``--repetitions N`` (default 15), ``--sample-ms MS`` (default 12).
 """
@@ -21,6 +22,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -67,27 +69,29 @@ def variants(package: Any, tag: str, loop: asyncio.AbstractEventLoop) -> list[Va
     shared = guard()
     values = [shared.encode_consent(fixtures.ACCEPTED, consent_id=f"v{i:07d}")
               for i in range(POOL + 1)]
-    warm = fixtures.cookie_header(values[0])
-    cold = [fixtures.cookie_header(v) for v in values[1:]]
-    busy = [fixtures.cookie_header(values[0], variant=i) for i in range(POOL)]
 
-    def scopes(cookies: list[str]) -> list[dict[str, Any]]:
-        return [asgi_scope(c, fixtures.HOST) for c in cookies]
+    def warm(i: int) -> str:
+        return fixtures.cookie_header(values[0])
 
-    def environs(cookies: list[str]) -> list[Any]:
-        return [wsgi_environ(c, fixtures.HOST) for c in cookies]
+    def cold(i: int) -> str:
+        return fixtures.cookie_header(values[1 + i % POOL])
+
+    def busy(i: int) -> str:
+        return fixtures.cookie_header(values[0], variant=i % 1_000_000)
+
+    def asgi(app: Any, cookies: Callable[[int], str]) -> harness.Runner:
+        return asgi_runner(app, lambda i: asgi_scope(cookies(i), fixtures.HOST), loop)
+
+    def wsgi(app: Any, cookies: Callable[[int], str]) -> harness.Runner:
+        return wsgi_runner(app, lambda i: wsgi_environ(cookies(i), fixtures.HOST))
 
     return [
-        Variant(f"asgi warm {tag}", asgi_runner(shared.asgi(apps.raw_asgi()), scopes([warm]),
-                                                loop)),
-        Variant(f"asgi cold {tag}", asgi_runner(guard().asgi(apps.raw_asgi()), scopes(cold),
-                                                loop)),
-        Variant(f"asgi busy {tag}", asgi_runner(guard().asgi(apps.raw_asgi(varied=POOL)),
-                                                scopes(busy), loop)),
-        Variant(f"wsgi warm {tag}", wsgi_runner(shared.wsgi(apps.raw_wsgi()), environs([warm]))),
-        Variant(f"wsgi cold {tag}", wsgi_runner(guard().wsgi(apps.raw_wsgi()), environs(cold))),
-        Variant(f"wsgi busy {tag}", wsgi_runner(guard().wsgi(apps.raw_wsgi(varied=POOL)),
-                                                environs(busy))),
+        Variant(f"asgi warm {tag}", asgi(shared.asgi(apps.raw_asgi()), warm)),
+        Variant(f"asgi cold {tag}", asgi(guard().asgi(apps.raw_asgi()), cold)),
+        Variant(f"asgi busy {tag}", asgi(guard().asgi(apps.raw_asgi(varied=True)), busy)),
+        Variant(f"wsgi warm {tag}", wsgi(shared.wsgi(apps.raw_wsgi()), warm)),
+        Variant(f"wsgi cold {tag}", wsgi(guard().wsgi(apps.raw_wsgi()), cold)),
+        Variant(f"wsgi busy {tag}", wsgi(guard().wsgi(apps.raw_wsgi(varied=True)), busy)),
     ]
 
 

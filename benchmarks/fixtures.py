@@ -1,18 +1,20 @@
 """What every benchmark request looks like: registries, cookies, headers, consent values.
 
-A realistic page view of a returning visitor: ~10 cookies in the ``Cookie`` header
-(the consent cookie among them), and a response setting 6 declared cookies of mixed
-categories plus one nobody declared. The visitor accepted functional and analytics
-cookies and refused marketing, so the response's marketing cookie and the undeclared
-one are removed on every request — the work consentguard exists to do.
+A realistic page view of a returning visitor: 12 cookies in the ``Cookie`` header
+(the consent cookie and a signed session among them), and a response setting 6 declared
+cookies of mixed categories plus one nobody declared. The visitor accepted functional and
+analytics cookies and refused marketing, so the response's marketing cookie and the
+undeclared one are removed on every request — the work consentguard exists to do.
 """
 
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import random
 import string
+from typing import Any
 
 from itsdangerous import TimestampSigner
 
@@ -97,14 +99,15 @@ def small_registry() -> Registry:
     return Registry(CATEGORIES, BASE_COOKIES)
 
 
-def make_guard(registry: Registry | None = None) -> ConsentGuard:
+def make_guard(registry: Registry | None = None, **options: Any) -> ConsentGuard:
     """A guard with the defaults a site would use (enforce, block unknown cookies)."""
-    return ConsentGuard(registry or small_registry(), secret_key=SECRET)
+    return ConsentGuard(registry or small_registry(), secret_key=SECRET, **options)
 
 
-def session_cookie_value() -> str:
-    """A valid Starlette/Flask-style signed session: a logged-in user's ``session`` cookie."""
-    data = base64.b64encode(json.dumps({"uid": 42, "cart": [1, 2, 3]}).encode())
+@functools.cache
+def session_cookie_value(uid: int = 42) -> str:
+    """A valid Starlette-style signed session: a logged-in user's ``session`` cookie."""
+    data = base64.b64encode(json.dumps({"uid": uid, "cart": [1, 2, 3]}).encode())
     return TimestampSigner(SESSION_SECRET).sign(data).decode()
 
 
@@ -140,14 +143,14 @@ def request_names(count: int) -> list[str]:
     return names[:count]
 
 
-def cookie_header(consent: str | None, *, allowed: int = 9, refused: int = 0,
+def cookie_header(consent: str | None, *, allowed: int = 11, refused: int = 0,
                   session: str | None = None, variant: int | None = None) -> str:
     """A ``Cookie`` header: ``allowed`` declared, accepted cookies, ``refused`` marketing
     cookies (distinct names: each is purged), then the consent cookie (if given).
 
-    The default is the realistic 10 cookies: 9 + the consent cookie. ``session`` is the
+    The default is the realistic 12 cookies: 11 + the consent cookie. ``session`` is the
     session cookie's value (default: a valid Starlette session); ``variant`` makes the
-    other values unique to that number.
+    other values (not the session's) unique to that number. The header is a new ``str``.
     """
     values = dict(_REQUEST_COOKIES)
     pairs = []
@@ -156,8 +159,8 @@ def cookie_header(consent: str | None, *, allowed: int = 9, refused: int = 0,
             value = session or session_cookie_value()
         else:
             value = values.get(name, "GA1.1.1234567890.1712345678")
-        if variant is not None:
-            value = f"{variant:06d}{value}"
+            if variant is not None:
+                value = f"{variant:06d}{value}"
         pairs.append(f"{name}={value}")
     if refused > len(_REFUSED_COOKIES):
         raise ValueError(f"at most {len(_REFUSED_COOKIES)} refused cookies")
@@ -193,6 +196,13 @@ def set_cookies(count: int = 7, *, variant: int | None = None) -> list[str]:
         values.append(f"_ga_PROP{i:04d}=GS1.1.{1712345678 + i}.1.0; Path=/; Max-Age=63072000")
         i += 1
     return values[:count]
+
+
+def set_cookie_parts(count: int = 7) -> list[tuple[str, str]]:
+    """:func:`set_cookies` split after each ``name=``: an app joins them per response
+    (a new string each time, as ``set_cookie`` makes one), a tag between them when the
+    values are to differ per response."""
+    return [(f"{set_cookie_name(v)}=", v.split("=", 1)[1]) for v in set_cookies(count)]
 
 
 def set_cookie_name(value: str) -> str:

@@ -11,10 +11,12 @@ context switch on a 2-core machine) moves a median little and a ratio of neighbo
 from __future__ import annotations
 
 import asyncio
+import functools
 import gc
+import itertools
 import statistics
 import time
-from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -78,6 +80,14 @@ def quartiles(values: Sequence[float]) -> tuple[float, float]:
 
 
 # -- drivers ------------------------------------------------------------------------------
+#
+# Every request is built from fresh objects, as a server builds them from the bytes it
+# read: a reused ``bytes``/``str`` carries its cached hash and would flatter any memo.
+# Requests are built in chunks before the clock starts for each chunk, so building them
+# costs no variant anything; the app builds its response inside the clock, as apps do.
+
+CHUNK = 128  # requests built, then timed, at a time
+Requests = Callable[[int], Any]  # the i-th request (i counts up, never repeats)
 
 _REQUEST: dict[str, Any] = {"type": "http.request", "body": b"", "more_body": False}
 
@@ -90,25 +100,29 @@ async def _send(message: Message) -> None:
     return None
 
 
-def asgi_runner(app: ASGIApp, scopes: Sequence[Mapping[str, Any]],
-                loop: asyncio.AbstractEventLoop) -> Runner:
-    """Call ``app`` directly, in one event loop, cycling through prebuilt ``scopes``.
+def chunks(requests: Requests, n: int, counter: Iterator[int]) -> Iterator[list[Any]]:
+    while n > 0:
+        chunk = [requests(next(counter)) for _ in range(min(n, CHUNK))]
+        n -= len(chunk)
+        yield chunk
 
-    Each request gets a fresh shallow copy of its scope with an empty ``state`` dict,
-    as uvicorn gives one; receive and send are trivial coroutines.
+
+def asgi_runner(app: ASGIApp, requests: Requests, loop: asyncio.AbstractEventLoop) -> Runner:
+    """Call ``app`` directly, in one event loop, on scopes ``requests`` builds.
+
+    Receive and send are trivial coroutines. The request count carries on from sample
+    to sample: a cold or busy variant never meets its own early requests again.
     """
-    count = len(scopes)
-    position = [0]  # where the last sample stopped: cold requests never repeat early
+    counter = itertools.count()
 
     async def drive(n: int) -> int:
         receive, send = _receive, _send
-        first = position[0]
-        start = time.perf_counter_ns()
-        for i in range(first, first + n):
-            scope: MutableMapping[str, Any] = {**scopes[i % count], "state": {}}
-            await app(scope, receive, send)
-        elapsed = time.perf_counter_ns() - start
-        position[0] = (first + n) % count
+        elapsed = 0
+        for scopes in chunks(requests, n, counter):
+            start = time.perf_counter_ns()
+            for scope in scopes:
+                await app(scope, receive, send)
+            elapsed += time.perf_counter_ns() - start
         return elapsed
 
     def run(n: int) -> int:
@@ -121,44 +135,52 @@ def _start_response(status: str, headers: list[tuple[str, str]], exc_info: Any =
     return None
 
 
-def wsgi_runner(app: WSGIApplication, environs: Sequence[WSGIEnvironment]) -> Runner:
-    """Call ``app(environ, start_response)`` directly, consuming and closing the body."""
-    count = len(environs)
+def wsgi_runner(app: WSGIApplication, requests: Requests) -> Runner:
+    """Call ``app(environ, start_response)`` on environs ``requests`` builds, consuming
+    and closing the body."""
     start_response: Any = _start_response
-    position = [0]
+    counter = itertools.count()
 
     def run(n: int) -> int:
-        first = position[0]
-        start = time.perf_counter_ns()
-        for i in range(first, first + n):
-            body = app(dict(environs[i % count]), start_response)
-            for _ in body:
-                pass
-            close = getattr(body, "close", None)
-            if close is not None:
-                close()
-        elapsed = time.perf_counter_ns() - start
-        position[0] = (first + n) % count
+        elapsed = 0
+        for environs in chunks(requests, n, counter):
+            start = time.perf_counter_ns()
+            for environ in environs:
+                body = app(environ, start_response)
+                for _ in body:
+                    pass
+                close = getattr(body, "close", None)
+                if close is not None:
+                    close()
+            elapsed += time.perf_counter_ns() - start
         return elapsed
 
     return run
 
 
-def asgi_scope(cookie: str | None, host: str) -> dict[str, Any]:
-    """A browser's GET / as an ASGI HTTP scope."""
-    headers = [
-        (b"host", host.encode()),
-        (b"user-agent", b"Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"),
-        (b"accept", b"text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"),
-        (b"accept-language", b"en-GB,en;q=0.5"),
-        (b"accept-encoding", b"gzip, deflate, br, zstd"),
-        (b"connection", b"keep-alive"),
-        (b"upgrade-insecure-requests", b"1"),
-        (b"sec-fetch-dest", b"document"),
-        (b"sec-fetch-mode", b"navigate"),
-    ]
+_BROWSER_HEADERS = (
+    ("user-agent", "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"),
+    ("accept", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"),
+    ("accept-language", "en-GB,en;q=0.5"),
+    ("accept-encoding", "gzip, deflate, br, zstd"),
+    ("connection", "keep-alive"),
+    ("upgrade-insecure-requests", "1"),
+    ("sec-fetch-dest", "document"),
+    ("sec-fetch-mode", "navigate"),
+)
+
+
+def _header_list(cookie: str | None, host: str) -> list[tuple[str, str]]:
+    headers = [("host", host), *_BROWSER_HEADERS]
     if cookie is not None:
-        headers.append((b"cookie", cookie.encode("latin-1")))
+        headers.append(("cookie", cookie))
+    return headers
+
+
+def asgi_scope(cookie: str | None, host: str) -> dict[str, Any]:
+    """A browser's GET / as an ASGI HTTP scope; every header a new ``bytes`` object
+    (``encode`` makes one, as a server's parser does; one-byte values are CPython's
+    shared singletons, for a server too)."""
     return {
         "type": "http",
         "asgi": {"version": "3.0", "spec_version": "2.4"},
@@ -169,22 +191,38 @@ def asgi_scope(cookie: str | None, host: str) -> dict[str, Any]:
         "raw_path": b"/",
         "query_string": b"",
         "root_path": "",
-        "headers": headers,
+        "headers": [(k.encode("latin-1"), v.encode("latin-1"))
+                    for k, v in _header_list(cookie, host)],
         "client": ("203.0.113.7", 51234),
         "server": ("127.0.0.1", 8000),
+        "state": {},
     }
 
 
-def wsgi_environ(cookie: str | None, host: str) -> WSGIEnvironment:
-    """The same request as a WSGI environ."""
+def _fresh(text: str) -> str:
+    """A new ``str`` equal to ``text`` (``text + ""`` or ``text[:]`` would be ``text``)."""
+    return text.encode("latin-1").decode("latin-1")
+
+
+@functools.cache
+def _environ_template(host: str) -> tuple[tuple[str, Any], ...]:
     from werkzeug.test import EnvironBuilder
 
-    scope = asgi_scope(cookie, host)
-    headers = [(k.decode(), v.decode("latin-1")) for k, v in scope["headers"]]
+    headers = [(k, v) for k, v in _header_list(None, host) if k != "host"]
     builder = EnvironBuilder(path="/", method="GET", headers=headers,
                              base_url=f"https://{host}/")
     try:
-        environ: WSGIEnvironment = builder.get_environ()
+        return tuple(builder.get_environ().items())
     finally:
         builder.close()
+
+
+def wsgi_environ(cookie: str | None, host: str) -> WSGIEnvironment:
+    """The same request as a WSGI environ, its ``HTTP_*`` keys and every text value new
+    objects (a server builds ``"HTTP_" + name`` per request)."""
+    environ: dict[str, Any] = {
+        (_fresh(k) if k.startswith("HTTP_") else k): (_fresh(v) if isinstance(v, str) else v)
+        for k, v in _environ_template(host)}
+    if cookie is not None:
+        environ[_fresh("HTTP_COOKIE")] = _fresh(cookie)
     return environ

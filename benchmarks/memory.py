@@ -48,8 +48,7 @@ SHAPES: dict[str, Callable[[str], str]] = {
 
 def held_per_visitor(visitors: int, *, shape: str | None = None) -> tuple[float, int]:
     """(bytes the guard holds per visitor, length of a visitor's Cookie header)."""
-    guard = fixtures.make_guard()
-    guard.cache_size = visitors
+    guard = fixtures.make_guard(cache_size=visitors)
     loop = asyncio.new_event_loop()  # (the context wants one; nothing runs on it here)
     try:
         values = suite.Context.build(loop, cold_pool=visitors).cold_values

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from . import apps, fixtures
 from .harness import Variant, asgi_runner, asgi_scope, wsgi_environ, wsgi_runner
 
 if TYPE_CHECKING:
-    from _typeshed.wsgi import WSGIEnvironment
+    from _typeshed.wsgi import WSGIApplication
 
     from consentguard import ConsentGuard
 
@@ -20,6 +21,9 @@ if TYPE_CHECKING:
 # has a guard of its own (``cold_guard``): a guard shared with other variants or groups
 # would still remember values an earlier one verified, and its "cold" requests would not be.
 COLD_POOL = 8192
+# Busy requests: the other cookies' values carry the request's number (never repeating
+# within a million), the session is one of this many logged-in visitors' valid sessions.
+SESSIONS = 256
 
 
 def cold_guard() -> ConsentGuard:
@@ -44,79 +48,82 @@ class Group:
         raise KeyError(label)
 
 
+Cookies = Callable[[int], str]  # the i-th request's Cookie header, a new string each call
+
+
 @dataclass
 class Context:
+    """What every group shares: the event loop, a warm guard, the consent values and
+    the three kinds of request (:meth:`warm`, :meth:`cold`, :meth:`busy`)."""
+
     loop: asyncio.AbstractEventLoop
     guard: ConsentGuard
     warm_value: str
-    warm_cookie: str
-    cold_cookies: list[str]
     cold_values: list[str]
-    varied_cookies: list[str]
+    sessions: list[str]
 
     @classmethod
     def build(cls, loop: asyncio.AbstractEventLoop, *, cold_pool: int = COLD_POOL) -> Context:
         guard = fixtures.make_guard()
         values = fixtures.consent_values(guard, cold_pool + 1)
-        return cls(
-            loop=loop,
-            guard=guard,
-            warm_value=values[0],
-            warm_cookie=fixtures.cookie_header(values[0]),
-            cold_cookies=[fixtures.cookie_header(v) for v in values[1:]],
-            cold_values=values[1:],
-            varied_cookies=[fixtures.cookie_header(values[0], variant=i)
-                            for i in range(cold_pool)],
-        )
+        return cls(loop=loop, guard=guard, warm_value=values[0], cold_values=values[1:],
+                   sessions=[fixtures.session_cookie_value(uid) for uid in range(SESSIONS)])
 
-    def scopes(self, cookie: str | None = None) -> list[dict[str, Any]]:
-        return [asgi_scope(self.warm_cookie if cookie is None else cookie, fixtures.HOST)]
+    def warm(self, i: int) -> str:
+        """The same Cookie header again (equal, not the same object)."""
+        return fixtures.cookie_header(self.warm_value)
 
-    def cold_scopes(self) -> list[dict[str, Any]]:
-        return [asgi_scope(c, fixtures.HOST) for c in self.cold_cookies]
+    def cold(self, i: int) -> str:
+        """A new consent value each request, the other cookies as in :meth:`warm`."""
+        return fixtures.cookie_header(self.cold_values[i % len(self.cold_values)])
 
-    def asgi(self, label: str, app: apps.ASGIApp, cold: bool = False,
-             cookie: str | None = None, varied: bool = False) -> Variant:
-        if varied:
-            scopes = [asgi_scope(c, fixtures.HOST) for c in self.varied_cookies]
-        else:
-            scopes = self.cold_scopes() if cold else self.scopes(cookie)
-        return Variant(label, asgi_runner(app, scopes, self.loop))
+    def busy(self, i: int) -> str:
+        """The same consent; every other value new, the session a visitor's own."""
+        return fixtures.cookie_header(self.warm_value, variant=i % 1_000_000,
+                                      session=self.sessions[i % len(self.sessions)])
+
+    def asgi(self, label: str, app: apps.ASGIApp, cookies: Cookies | None = None) -> Variant:
+        make = cookies or self.warm
+        return Variant(label, asgi_runner(app, lambda i: asgi_scope(make(i), fixtures.HOST),
+                                          self.loop))
+
+    def wsgi(self, label: str, app: WSGIApplication, cookies: Cookies | None = None
+             ) -> Variant:
+        make = cookies or self.warm
+        return Variant(label, wsgi_runner(app, lambda i: wsgi_environ(make(i), fixtures.HOST)))
 
 
-VARIED = "+ consentguard, warm consent, other cookies new each request"
-VARIED_NOTE = (f"warm: the same request again; cold: a new valid consent value each request "
-               f"(cycling through {COLD_POOL:,}, more than any cache holds); "
-               "\"other cookies new\": the same consent, but every other request cookie and "
-               "every Set-Cookie value differs each request (what a busy site's caches see)")
+WARM, COLD, BUSY = "+ consentguard, warm", "+ consentguard, cold", "+ consentguard, busy"
+SESSION = "+ Starlette SessionMiddleware"
+NOTE = ("warm: the same Cookie header and response again; cold: a new valid consent value "
+        f"each request (cycling through {COLD_POOL:,}, more than any cache holds); busy: the "
+        "same consent, but every other request cookie and every Set-Cookie value new each "
+        "request (what a real site sees); SessionMiddleware: on the busy requests, each "
+        "carrying a logged-in visitor's valid signed session, which it decodes (the app "
+        "does not modify it, so it is not re-signed). 12 request cookies, 7 Set-Cookie "
+        "headers, every request built from new objects")
 
 
 def asgi_raw(ctx: Context) -> Group:
     raw = apps.raw_asgi()
-    guard = ctx.guard
     return Group("asgi-raw", "In-process ASGI, raw app", [
         ctx.asgi("bare", raw),
         ctx.asgi("+ no-op send wrapper", apps.NoopASGIWrapper(raw)),
-        ctx.asgi("+ consentguard, warm", apps.with_guard(raw, guard)),
-        ctx.asgi("+ consentguard, cold", apps.with_guard(raw, cold_guard()), cold=True),
-        # Each its own app: one app's cycle of responses, shared with the bare variant's
-        # thousands of requests a sample, would bring the guarded one lists it had seen.
-        ctx.asgi("bare, other cookies new each request", apps.raw_asgi(varied=COLD_POOL),
-                 varied=True),
-        ctx.asgi(VARIED, apps.with_guard(apps.raw_asgi(varied=COLD_POOL), guard), varied=True),
-        ctx.asgi("+ Starlette SessionMiddleware", apps.with_session(raw)),
-    ], "bare", note=VARIED_NOTE)
+        ctx.asgi(WARM, apps.with_guard(raw, ctx.guard)),
+        ctx.asgi(COLD, apps.with_guard(raw, cold_guard()), ctx.cold),
+        ctx.asgi(BUSY, apps.with_guard(apps.raw_asgi(varied=True), cold_guard()), ctx.busy),
+        ctx.asgi(SESSION, apps.with_session(apps.raw_asgi(varied=True)), ctx.busy),
+    ], "bare", note=NOTE)
 
 
 def _framework(ctx: Context, key: str, title: str,
                make: Callable[[str, ConsentGuard | None], apps.ASGIApp]) -> Group:
-    guard = ctx.guard
     return Group(key, title, [
         ctx.asgi("bare", make("", None)),
         ctx.asgi("+ no-op send wrapper", make("noop", None)),
-        ctx.asgi("+ consentguard, warm", make("guard", guard)),
-        ctx.asgi("+ consentguard, cold", make("guard", cold_guard()), cold=True),
-        ctx.asgi("+ Starlette SessionMiddleware", make("session", None)),
+        ctx.asgi(WARM, make("guard", ctx.guard)),
+        ctx.asgi(COLD, make("guard", cold_guard()), ctx.cold),
+        ctx.asgi(SESSION, make("session", None)),
     ], "bare")
 
 
@@ -129,53 +136,50 @@ def fastapi(ctx: Context) -> Group:
     return _framework(ctx, "fastapi", "In-process ASGI, small FastAPI app", apps.fastapi_app)
 
 
-def _environs(cookies: Sequence[str]) -> list[WSGIEnvironment]:
-    return [wsgi_environ(c, fixtures.HOST) for c in cookies]
-
-
 def wsgi_raw(ctx: Context) -> Group:
     raw = apps.raw_wsgi()
-    guarded = ctx.guard.wsgi(raw)
-    warm = _environs([ctx.warm_cookie])
-    cold = _environs(ctx.cold_cookies)
-    varied = _environs(ctx.varied_cookies)
     return Group("wsgi-raw", "In-process WSGI, raw app", [
-        Variant("bare", wsgi_runner(raw, warm)),
-        Variant("+ no-op start_response wrapper", wsgi_runner(apps.NoopWSGIWrapper(raw), warm)),
-        Variant("+ consentguard, warm", wsgi_runner(guarded, warm)),
-        Variant("+ consentguard, cold", wsgi_runner(cold_guard().wsgi(raw), cold)),
-        # (each its own app, as in asgi_raw)
-        Variant("bare, other cookies new each request",
-                wsgi_runner(apps.raw_wsgi(varied=COLD_POOL), varied)),
-        Variant(VARIED, wsgi_runner(ctx.guard.wsgi(apps.raw_wsgi(varied=COLD_POOL)), varied)),
-    ], "bare", note=VARIED_NOTE)
+        ctx.wsgi("bare", raw),
+        ctx.wsgi("+ no-op start_response wrapper", apps.NoopWSGIWrapper(raw)),
+        ctx.wsgi(WARM, ctx.guard.wsgi(raw)),
+        ctx.wsgi(COLD, cold_guard().wsgi(raw), ctx.cold),
+        ctx.wsgi(BUSY, cold_guard().wsgi(apps.raw_wsgi(varied=True)), ctx.busy),
+    ], "bare", note="as for the raw ASGI app")
 
 
 def flask(ctx: Context) -> Group:
     session = apps.flask_session_value()
-    warm_cookie = fixtures.cookie_header(ctx.warm_value, session=session)
-    warm = _environs([warm_cookie])
-    cold = _environs([fixtures.cookie_header(v, session=session) for v in ctx.cold_values])
-    guard = ctx.guard
+
+    def warm(i: int) -> str:
+        return fixtures.cookie_header(ctx.warm_value, session=session)
+
+    def cold(i: int) -> str:
+        value = ctx.cold_values[i % len(ctx.cold_values)]
+        return fixtures.cookie_header(value, session=session)
+
     return Group("flask", "In-process WSGI, small Flask app", [
-        Variant("bare", wsgi_runner(apps.flask_app(""), warm)),
-        Variant("+ no-op start_response wrapper", wsgi_runner(apps.flask_app("noop"), warm)),
-        Variant("+ consentguard, warm", wsgi_runner(apps.flask_app("guard", guard), warm)),
-        Variant("+ consentguard, cold", wsgi_runner(apps.flask_app("guard", cold_guard()),
-                                                    cold)),
-        Variant("+ Flask session", wsgi_runner(apps.flask_app("session"), warm)),
+        ctx.wsgi("bare", apps.flask_app(""), warm),
+        ctx.wsgi("+ no-op start_response wrapper", apps.flask_app("noop"), warm),
+        ctx.wsgi(WARM, apps.flask_app("guard", ctx.guard), warm),
+        ctx.wsgi(COLD, apps.flask_app("guard", cold_guard()), cold),
+        ctx.wsgi("+ Flask session", apps.flask_app("session"), warm),
     ], "bare")
 
 
 def registry_size(ctx: Context) -> Group:
     raw = apps.raw_asgi()
     large = fixtures.make_guard(fixtures.large_registry(2000))
+    value = large.encode_consent(fixtures.ACCEPTED)
     return Group("registry", "Scaling: registry size (raw ASGI app, warm)", [
         ctx.asgi("bare", raw),
         ctx.asgi("+ consentguard, 10 entries", apps.with_guard(raw, ctx.guard)),
         ctx.asgi("+ consentguard, 2,000 entries (998 patterns)", apps.with_guard(raw, large),
-                 cookie=fixtures.cookie_header(large.encode_consent(fixtures.ACCEPTED))),
+                 lambda i: fixtures.cookie_header(value)),
     ], "bare")
+
+
+def _cookies(value: str, i: int, *, allowed: int = 11, refused: int = 0) -> str:
+    return fixtures.cookie_header(value, allowed=allowed, refused=refused)
 
 
 def request_cookies(ctx: Context) -> Group:
@@ -184,9 +188,8 @@ def request_cookies(ctx: Context) -> Group:
     value = ctx.warm_value
     variants = [ctx.asgi("bare", raw)]
     for count in (1, 10, 30):
-        cookie = fixtures.cookie_header(value, allowed=count - 1)
         variants.append(ctx.asgi(f"+ consentguard, {count} request cookies", guarded,
-                                 cookie=cookie))
+                                 functools.partial(_cookies, value, allowed=count - 1)))
     return Group("cookies", "Scaling: request cookies (raw ASGI app, warm)", variants, "bare",
                  note="consent cookie + allowed declared cookies")
 
@@ -210,9 +213,8 @@ def refused_cookies(ctx: Context) -> Group:
     value = ctx.warm_value
     variants = [ctx.asgi("bare", raw)]
     for count in (0, 3, 6):
-        cookie = fixtures.cookie_header(value, refused=count)
         variants.append(ctx.asgi(f"+ consentguard, {count} refused cookies to purge", guarded,
-                                 cookie=cookie))
+                                 functools.partial(_cookies, value, refused=count)))
     return Group("purge", "Scaling: refused request cookies to purge (raw ASGI app, warm)",
                  variants, "bare",
                  note="each refused cookie is hidden from the app and deleted on up to 5 "
