@@ -92,7 +92,9 @@ def postgres_cluster() -> Iterator[Cluster]:
         _unavailable(f"PostgreSQL tests need the PostgreSQL server (initdb, pg_ctl): "
                      f"{INSTALL_HINT}")
     run_as: list[str] = []
-    base = Path(tempfile.mkdtemp(prefix="cg-pg-"))  # short: a socket path has ~100 bytes
+    _reap_orphans(binaries)
+    base = Path(tempfile.mkdtemp(prefix=_PREFIX))  # short: a socket path has ~100 bytes
+    (base / "owner.pid").write_text(str(os.getpid()))
     if os.geteuid() == 0:  # initdb and postgres refuse to run as root
         try:
             owner = pwd.getpwnam("postgres")
@@ -128,6 +130,31 @@ def postgres_cluster() -> Iterator[Cluster]:
         if started:
             subprocess.run([*run_as, str(binaries / "pg_ctl"), "stop", "-D", str(data),
                             "-m", "immediate", "-w"], capture_output=True, timeout=60)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+_PREFIX = "cg-pg-"
+
+
+def _reap_orphans(binaries: Path) -> None:
+    """Stop the clusters of test sessions that were killed before they could (a timeout's
+    SIGTERM skips every ``finally``); a live session's cluster is left alone."""
+    for owner_file in Path(tempfile.gettempdir()).glob(f"{_PREFIX}*/owner.pid"):
+        try:
+            os.kill(int(owner_file.read_text()), 0)
+            continue  # that session is still running
+        except ProcessLookupError:
+            pass
+        except (OSError, ValueError):
+            continue
+        base = owner_file.parent
+        if (base / "data" / "postmaster.pid").exists():
+            owner = base.stat().st_uid
+            run_as = ["runuser", "-u", pwd.getpwuid(owner).pw_name, "--"] if (
+                os.geteuid() == 0 and owner != 0) else []
+            subprocess.run([*run_as, str(binaries / "pg_ctl"), "stop", "-D",
+                            str(base / "data"), "-m", "immediate", "-w"],
+                           capture_output=True, timeout=60)
         shutil.rmtree(base, ignore_errors=True)
 
 
