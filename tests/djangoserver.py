@@ -31,15 +31,15 @@ def project_env(database: Path) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def serve(name: str, env: dict[str, str], log: Path) -> Iterator[int]:
-    """Run the project under ``name`` (gunicorn or uvicorn) on a free port (yielded);
-    :exc:`RuntimeError` with the server's output when it does not start."""
+def serve(name: str, env: dict[str, str], log: Path, *options: str) -> Iterator[int]:
+    """Run the project under ``name`` (gunicorn or uvicorn, with ``options``) on a free
+    port (yielded); :exc:`RuntimeError` with the server's output when it does not start."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
     address = f"127.0.0.1:{port}" if name == "gunicorn" else str(port)
     with log.open("wb") as out:
-        process = subprocess.Popen([sys.executable, *COMMANDS[name], address], env=env,
+        process = subprocess.Popen([sys.executable, *COMMANDS[name], address, *options], env=env,
                                    cwd=DJANGO_PROJECT, stdout=out, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 30

@@ -325,8 +325,10 @@ def test_banner_tag_has_the_policy_url_and_the_script_prefix() -> None:
     try:
         tag = Template('{% load consentguard %}{% consentguard_banner policy_url="/p" %}'
                        ).render(Context())
+        action = Template("{% load consentguard %}{% consentguard_endpoint %}").render(Context())
     finally:
         clear_script_prefix()
+    assert action == "/app/_consent"
     assert tag.startswith('<script src="/app/_consent/banner.js?v=')
     assert 'data-policy-url="/p"' in tag
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import socket
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -120,3 +121,16 @@ def test_a_cross_site_choice_is_refused(server: int) -> None:
         raw = b"".join(iter(lambda: sock.recv(65536), b""))
     answer = Answer(raw)
     assert answer.status == 403 and not answer.all("Set-Cookie")
+
+
+def test_under_a_root_path(env: dict[str, str], tmp_path: Path) -> None:
+    # Behind a proxy that strips /app (uvicorn --root-path): Django's script prefix is
+    # /app; the endpoint answers inside it, and the banner tag points the browser there.
+    pytest.importorskip("uvicorn")
+    with serve("uvicorn", env, tmp_path / "log", "--root-path", "/app") as port:
+        state = fetch(port, "GET", "/_consent")
+        assert state.status == 200 and json.loads(state.body)["consent"] is None
+        assert fetch(port, "GET", "/_consent/banner.js").status == 200
+        page = fetch(port, "GET", "/")
+        assert b'<script src="/app/_consent/banner.js?v=' in page.body
+        assert page.body.count(b'<form method="post" action="/app/_consent">') == 2

@@ -4,6 +4,7 @@
 
     {% consentguard_banner %}                                  {# POLICY_URL from settings #}
     {% consentguard_banner policy_url="/cookies/" %}
+    <form method="post" action="{% consentguard_endpoint %}">…</form>
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from ...banner import banner_tag
 from ..conf import get_guard
 from ..conf import policy_url as configured_policy_url
 
-__all__ = ["consentguard_banner", "register"]
+__all__ = ["consentguard_banner", "consentguard_endpoint", "register"]
 
 register = template.Library()
 
@@ -37,3 +38,16 @@ def consentguard_banner(policy_url: str | None = None, texts: dict[str, str] | N
     return mark_safe(tag)  # banner_tag escapes every attribute
 
 
+
+
+@register.simple_tag
+def consentguard_endpoint() -> str:
+    """The consent endpoint's URL under the script prefix (``/_consent``), for a form's
+    ``action`` or a script's ``fetch``.
+
+    :raises ValueError: when the guard serves no endpoint (``"ENDPOINT": None``).
+    """
+    endpoint = get_guard().endpoint
+    if endpoint is None:
+        raise ValueError('CONSENTGUARD["ENDPOINT"] is None: there is no consent endpoint')
+    return f"{get_script_prefix().rstrip('/')}{endpoint}"
