@@ -7,6 +7,7 @@ functional theme, analytics _ga on .demo.test, marketing _fbp).
 from __future__ import annotations
 
 import json
+import pickle
 from collections.abc import Iterator
 from typing import Any
 
@@ -460,6 +461,8 @@ def test_set_cookie_line_reads_its_attributes() -> None:
     assert morsel["domain"] == "demo.test" and morsel["max-age"] == "0"
     assert morsel["httponly"] is True
     assert morsel.output(header="") == " _ga=; Domain=demo.test; Max-Age=0; Path=/; HttpOnly"
+    # Django's cache pickles responses: the line survives as it is.
+    assert pickle.loads(pickle.dumps(morsel)).output() == morsel.output()
 
 
 
