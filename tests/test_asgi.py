@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
@@ -385,3 +385,95 @@ def test_consent_cookie_not_renewed_on_ordinary_pages() -> None:
                          http_scope(cookie=f"cg_consent={guard.encode_consent(['analytics'])}"))
     assert not [v for v in values if v.startswith("cg_consent=")]
     assert stored_names(values) == expected("analytics")
+
+
+# -- header types: servers take more than (bytes, bytes) tuples ------------------------------
+
+_TYPES: dict[str, Callable[[str], Any]] = {
+    "str": lambda text: text,
+    "bytes": lambda text: text.encode("latin-1"),
+    "bytearray": lambda text: bytearray(text, "latin-1"),
+    "memoryview": lambda text: memoryview(text.encode("latin-1")),
+}
+
+
+@pytest.mark.parametrize("shape", ["tuple", "list"])
+@pytest.mark.parametrize(("name_type", "value_type"), [
+    ("str", "str"), ("bytes", "str"), ("str", "bytes"), ("bytearray", "bytearray"),
+    ("bytes", "memoryview"), ("bytearray", "str"),
+])
+def test_set_cookie_headers_are_filtered_whatever_their_types(
+        name_type: str, value_type: str, shape: str) -> None:
+    # The security review: uvicorn with h11 sends ("set-cookie", "...") str tuples to the
+    # client, and they passed unfiltered.
+    def header(name: str, value: str) -> Any:
+        pair = (_TYPES[name_type](name), _TYPES[value_type](value))
+        return pair if shape == "tuple" else list(pair)
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": [
+            header("Set-Cookie", "_ga=1; Path=/"), header("content-type", "text/plain"),
+            header("set-cookie", "session=1; Path=/"), header("SET-COOKIE", "tracker=1")]})
+        await send({"type": "http.response.body", "body": b""})
+
+    guarded = make_guard().asgi(app)
+    for _ in range(3):  # and once the guard remembers the list
+        sent = asyncio.run(call_asgi(guarded, http_scope()))
+        headers = [(bytes(n) if not isinstance(n, str) else n.encode(),
+                    bytes(v) if not isinstance(v, str) else v.encode())
+                   for n, v in sent[0]["headers"]]
+        assert [v for n, v in headers if n.lower() == b"set-cookie"] == [b"session=1; Path=/"]
+        assert (b"content-type", b"text/plain") in [(n.lower(), v) for n, v in headers]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(
+    st.tuples(st.sampled_from(["set-cookie", b"Set-Cookie", bytearray(b"set-cookie"), 7, None]),
+              st.one_of(st.text(max_size=20), st.binary(max_size=20), st.integers())),
+    st.lists(st.text(max_size=5), max_size=3), st.none(), st.text(max_size=5)), max_size=6))
+def test_no_header_shape_raises_into_the_app(headers: list[Any]) -> None:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": b""})
+
+    sent = asyncio.run(call_asgi(make_guard().asgi(app), http_scope()))
+    for name, value in (h for h in sent[0]["headers"] if isinstance(h, tuple) and len(h) == 2):
+        if isinstance(name, (bytes, bytearray)) and bytes(name).lower() == b"set-cookie":
+            assert isinstance(value, bytes)  # every Set-Cookie that went out was judged
+            assert not value.startswith((b"_ga=", b"tracker"))
+
+
+def test_str_set_cookies_are_filtered_under_uvicorn_with_h11() -> None:
+    import http.client
+    import threading
+
+    import uvicorn
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        await send({"type": "http.response.start", "status": 200, "headers": [
+            ("set-cookie", "_ga=GA1.2.3; Path=/"), ("set-cookie", "session=1; Path=/"),
+            ("content-type", "text/plain")]})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    config = uvicorn.Config(make_guard().asgi(app), host="127.0.0.1", port=0, http="h11",
+                            lifespan="off", log_level="error")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        for _ in range(200):
+            if server.started:
+                break
+            thread.join(0.05)
+        port = server.servers[0].sockets[0].getsockname()[1]
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        connection.request("GET", "/")
+        response = connection.getresponse()
+        assert response.read() == b"ok"
+        assert response.headers.get_all("set-cookie") == ["session=1; Path=/"]
+        connection.close()
+    finally:
+        server.should_exit = True
+        thread.join(10)

@@ -625,7 +625,18 @@ class Decision:
         out: list[tuple[H, H]] = []
         personal = bool(self.purge)
         cache_at: list[int] = []
+        raw = form.raw
         for header in items:
+            if raw and (type(header) is not tuple or type(header[0]) is not bytes
+                        or type(header[1]) is not bytes):
+                # Servers take str, bytearray and [name, value] too (uvicorn with h11
+                # sends str): judged as the bytes they stand for, sent as such.
+                converted = _raw_header(header)
+                if converted is None:  # no pair of text: kept, unless it names Set-Cookie
+                    if not _names_set_cookie(header):
+                        out.append(header)
+                    continue
+                header = converted  # type: ignore[assignment]
             name = header[0].lower()
             if name == cache_control:
                 cache_at.append(len(out))
@@ -811,6 +822,34 @@ _TEXT = _HeaderForm(False, "set-cookie", "cache-control", "date", _identity, _id
                     plain_set_cookie_name)
 _RAW = _HeaderForm(True, b"set-cookie", b"cache-control", b"date", _latin1, _to_latin1,
                    plain_raw_set_cookie_name)
+
+
+def _raw_header(header: object) -> tuple[bytes, bytes] | None:
+    """An ASGI header of other types as ``(bytes, bytes)``; ``None``: not a pair of text."""
+    pair: Any = header
+    try:
+        name, value = pair
+        return _raw_text(name), _raw_text(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _names_set_cookie(header: object) -> bool:
+    try:
+        return _raw_text(header[0]).lower() == b"set-cookie"  # type: ignore[index]
+    except (TypeError, LookupError):
+        return False
+
+
+def _raw_text(text: object) -> bytes:
+    if isinstance(text, str):
+        try:
+            return text.encode("latin-1")
+        except UnicodeEncodeError:
+            return text.encode("utf-8", "surrogatepass")
+    if isinstance(text, (bytes, bytearray, memoryview)):
+        return bytes(text)
+    raise TypeError(f"not header text: {type(text).__name__}")
 
 
 def _date_horizon(headers: Sequence[tuple[H, H]], form: _HeaderForm[H], now: float) -> float:
