@@ -12,11 +12,17 @@ from pathlib import Path
 
 import pytest
 from djangoserver import DJANGO_PROJECT as DJANGO_PROJECT
+from hypothesis import settings
 
 # The consent-log stores and the throwaway PostgreSQL cluster, for every test module.
 from logstores import backend, postgres_cluster, postgres_url, sqlalchemy_backend  # noqa: F401
 
 from consentguard import Category, ConsentGuard, Cookie, Registry
+
+# No per-example deadline: CI's two cores may be busy (a browser, PostgreSQL, servers), and
+# a slow example is not a wrong one. Loaded here, before the test modules' @settings.
+settings.register_profile("consentguard", deadline=None)
+settings.load_profile("consentguard")
 
 SECRET = "test-secret-key-not-for-production"
 # 2027-01-15T08:00:00Z: a fixed "now", far from any epoch or DST edge.
