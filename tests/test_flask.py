@@ -261,3 +261,18 @@ def test_an_undeclared_session_cookie_is_called_out_at_start_up(
     with caplog.at_level("WARNING", logger="consentguard"):
         ConsentGuard(Flask(__name__), guard=CoreGuard(optional, secret_key=SECRET))
     assert "declared in the optional category 'analytics'" in caplog.text
+
+
+def test_a_relative_registry_path_is_read_from_the_app_root(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Like templates: `flask run` from another directory still finds cookies.toml."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "cookies.toml").write_text(
+        '[categories.essential]\nrequired = true\n[[cookies]]\nname = "session"\n'
+        'category = "essential"\n', encoding="utf-8")
+    monkeypatch.chdir(tmp_path)  # not the app's folder
+    app = Flask("site", root_path=str(site))
+    app.config.update(SECRET_KEY="k", CONSENTGUARD_REGISTRY="cookies.toml")
+    ConsentGuard(app)
+    assert get_guard(app).registry.match("session") is not None

@@ -256,3 +256,51 @@ def test_flask_the_guard_outermost_logs_nothing(outer: str,
         set_cookies = _flask_get_twice(app)
     assert not any(v.startswith("_ga=") for v in set_cookies)
     assert _warnings(caplog) == []
+
+
+# -- Starlette's SessionMiddleware beside the guard --------------------------------------------
+
+
+def _session_app(registry_cookies: list[Any], **session: Any) -> Starlette:
+    from starlette.middleware.sessions import SessionMiddleware
+
+    from consentguard import Category, ConsentGuard, Registry
+
+    registry = Registry([Category("essential", required=True), Category("analytics")],
+                        registry_cookies)
+    app = Starlette(routes=[Route("/", _home)])
+    app.add_middleware(SessionMiddleware, secret_key="s", **session)
+    app.add_middleware(ConsentMiddleware, guard=ConsentGuard(registry, "k"))
+    return app
+
+
+def _session_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if "session cookie" in r.getMessage()]
+
+
+def test_an_undeclared_sessionmiddleware_cookie_is_called_out_at_start_up(
+        caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="consentguard"):
+        _start_up(_session_app([], session_cookie="sid"))
+    [warning] = _session_warnings(caplog)
+    assert "SessionMiddleware's session cookie 'sid' is not declared" in warning
+    assert "blocked" in warning
+
+
+def test_a_sessionmiddleware_cookie_in_an_optional_category_is_called_out(
+        caplog: pytest.LogCaptureFixture) -> None:
+    from consentguard import Cookie
+
+    with caplog.at_level(logging.WARNING, logger="consentguard"):
+        _get_twice(_session_app([Cookie("session", category="analytics")]))
+    [warning] = _session_warnings(caplog)
+    assert "'session' is declared in the optional category 'analytics'" in warning
+
+
+def test_a_declared_sessionmiddleware_cookie_logs_nothing(
+        caplog: pytest.LogCaptureFixture) -> None:
+    from consentguard import Cookie
+
+    with caplog.at_level(logging.WARNING, logger="consentguard"):
+        _start_up(_session_app([Cookie("session", category="essential")]))
+    assert _session_warnings(caplog) == []

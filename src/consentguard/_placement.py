@@ -4,6 +4,7 @@ A middleware outside the guard is outside the consent policy: the cookies it set
 pass the check, and it answers ``/_consent`` before the guard can (a CSRF middleware's 403
 breaks the banner). The adapters call these once per app and warn; the audit names the
 same layers in its report. Frameworks are read by duck typing (no framework import).
+The ASGI middleware's once-per-app check also looks at a ``SessionMiddleware`` beside it.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
-__all__ = ["PROXY_FIXERS", "asgi_layers_outside", "check_asgi_placement", "is_proxy_fixer",
+from ._session_check import warn_about_session_cookie
+
+__all__ = ["PROXY_FIXERS", "asgi_layers_outside", "check_asgi_stack", "is_proxy_fixer",
            "layer_name", "warn_outside", "wsgi_layers_outside"]
 
 logger = logging.getLogger("consentguard")
@@ -120,9 +123,11 @@ def warn_outside(names: Iterable[str], *, where: str, fix: str) -> None:
         "its" if len(names) == 1 else "their", "it" if len(names) == 1 else "they", fix)
 
 
-def check_asgi_placement(middleware: Any, scope: Any) -> bool:
-    """Warn when ``scope["app"]`` (Starlette puts itself there) lists user middleware
-    outside ``middleware``; return ``False`` so the caller never asks again."""
+def check_asgi_stack(middleware: Any, scope: Any) -> bool:
+    """Check, once, the Starlette/FastAPI app around ``middleware`` (Starlette puts itself
+    in ``scope["app"]``): warn about user middleware outside the guard and about a
+    ``SessionMiddleware`` cookie the registry gets wrong. Return ``False`` so the caller
+    never asks again."""
     app = scope.get("app")
     outside = asgi_layers_outside(
         app, lambda cls, options: cls is type(middleware)
@@ -132,4 +137,15 @@ def check_asgi_placement(middleware: Any, scope: Any) -> bool:
             f"add {type(middleware).__name__} last, after every other add_middleware call "
             "(add_middleware puts each new middleware outside the ones before it), or "
             "first in middleware=[...]."))
+    if outside is not None:  # the guard is in this app's list: so may a session be
+        for entry in app.user_middleware:
+            cls = getattr(entry, "cls", None)
+            if isinstance(cls, type) and any(
+                    f"{base.__module__}.{base.__qualname__}" == _SESSION_MIDDLEWARE
+                    for base in cls.__mro__):
+                name = _options(entry).get("session_cookie", "session")
+                warn_about_session_cookie(middleware.guard, str(name), cls.__name__)
     return False
+
+
+_SESSION_MIDDLEWARE = "starlette.middleware.sessions.SessionMiddleware"

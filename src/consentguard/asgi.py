@@ -12,7 +12,7 @@ import itertools
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ._placement import check_asgi_placement
+from ._placement import check_asgi_stack
 from .endpoint import (
     MAX_BODY,
     EndpointRequest,
@@ -74,8 +74,8 @@ class ConsentMiddleware:
         self.placement_unchecked = True
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.placement_unchecked:  # once: warn when other middleware wraps the guard
-            self.placement_unchecked = check_asgi_placement(self, scope)
+        if self.placement_unchecked:  # once: warn about the stack around the guard
+            self.placement_unchecked = check_asgi_stack(self, scope)
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return

@@ -14,15 +14,17 @@ Wraps ``app.wsgi_app`` with the WSGI middleware, keeps the guard in
 
 from __future__ import annotations
 
-import logging
+import os
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app, has_request_context, request
 
 from . import guard as _guard
 from ._placement import layer_name, warn_outside, wsgi_layers_outside
+from ._session_check import warn_about_session_cookie
 from .consent import Consent
 from .guard import Decision
 from .registry import Registry
@@ -31,7 +33,6 @@ from .wsgi import ENVIRON_CONSENT, ENVIRON_DECISION
 __all__ = ["ConsentGuard", "current_consent", "current_decision", "get_guard"]
 
 EXTENSION_KEY = "consentguard"
-logger = logging.getLogger("consentguard")
 
 # CONSENTGUARD_<NAME> config key → ConsentGuard keyword argument.
 _OPTIONS = (
@@ -47,12 +48,13 @@ class ConsentGuard:
 
     :param app: the Flask app, or ``None`` to call :meth:`init_app` later (app factories).
     :param guard: a ready :class:`consentguard.ConsentGuard`. Without one, it is built
-        from the app's config: ``CONSENTGUARD_REGISTRY`` (a path or a
-        :class:`~consentguard.Registry`, required), ``CONSENTGUARD_SECRET_KEY`` (defaults
-        to the app's ``SECRET_KEY``; the consent cookie is signed with a salt of its own,
-        so the key is never used for the same thing twice) and ``CONSENTGUARD_<OPTION>``
-        for every keyword option of :class:`consentguard.ConsentGuard` (for example
-        ``CONSENTGUARD_UNKNOWN = "raise"``, ``CONSENTGUARD_MODE = "report-only"``).
+        from the app's config: ``CONSENTGUARD_REGISTRY`` (a path, relative to the app's
+        ``root_path`` like its templates, or a :class:`~consentguard.Registry`; required),
+        ``CONSENTGUARD_SECRET_KEY`` (defaults to the app's ``SECRET_KEY``; the consent
+        cookie is signed with a salt of its own, so the key is never used for the same thing
+        twice) and ``CONSENTGUARD_<OPTION>`` for every keyword option of
+        :class:`consentguard.ConsentGuard` (for example ``CONSENTGUARD_UNKNOWN = "raise"``,
+        ``CONSENTGUARD_MODE = "report-only"``).
     """
 
     def __init__(self, app: Flask | None = None, guard: _guard.ConsentGuard | None = None) -> None:
@@ -62,23 +64,10 @@ class ConsentGuard:
 
     def init_app(self, app: Flask) -> None:
         """Install the guard on ``app``."""
-        guard = self.guard or guard_from_config(app.config)
+        guard = self.guard or guard_from_config(app.config, root_path=app.root_path)
         app.extensions[EXTENSION_KEY] = guard
         session_cookie = app.config.get("SESSION_COOKIE_NAME") or "session"
-        entry = guard.registry.match(session_cookie)
-        # Easy to miss, and it silently logs users out: say so at start-up.
-        if entry is None and guard.unknown != "allow":
-            logger.warning(
-                "Flask's session cookie %r is not declared in the consentguard registry, so "
-                "it will be %s. Fix: declare it, e.g. Cookie(%r, category=\"essential\").",
-                session_cookie, "an error" if guard.unknown == "raise" else "blocked",
-                session_cookie)
-        elif entry is not None and entry.category not in guard.registry.required:
-            logger.warning(
-                "Flask's session cookie %r is declared in the optional category %r, so every "
-                "visitor who refuses it is logged out. Fix: declare it in a required category "
-                "(e.g. \"essential\") unless that is what you mean.",
-                session_cookie, entry.category)
+        warn_about_session_cookie(guard, session_cookie, "Flask")
         wrapper = guard.wsgi(app.wsgi_app)
         app.wsgi_app = wrapper  # type: ignore[method-assign]
         app.before_request(_placement_check(app, wrapper))
@@ -108,15 +97,22 @@ def _placement_check(app: Flask, wrapper: object) -> Callable[[], None]:
     return check
 
 
-def guard_from_config(config: dict[str, Any]) -> _guard.ConsentGuard:
-    """Build a :class:`consentguard.ConsentGuard` from ``CONSENTGUARD_*`` config keys."""
+def guard_from_config(config: dict[str, Any], *, root_path: str | os.PathLike[str] | None = None
+                      ) -> _guard.ConsentGuard:
+    """Build a :class:`consentguard.ConsentGuard` from ``CONSENTGUARD_*`` config keys.
+
+    :param root_path: the directory a relative ``CONSENTGUARD_REGISTRY`` path is read from
+        (the extension passes ``app.root_path``, as Flask does for templates); ``None``:
+        the current directory.
+    """
     registry = config.get("CONSENTGUARD_REGISTRY")
     if registry is None:
         raise RuntimeError(
             "consentguard needs a registry. Fix: set app.config['CONSENTGUARD_REGISTRY'] to "
             "the path of your cookies.toml (or a Registry), or pass guard=ConsentGuard(...).")
     if not isinstance(registry, Registry):
-        registry = Registry.load(registry)
+        # Relative to the app, like its templates: `flask run` may start anywhere.
+        registry = Registry.load(Path(root_path or "", registry))
     secret: Any = config.get("CONSENTGUARD_SECRET_KEY")
     if not secret and config.get("SECRET_KEY"):
         # Rotating SECRET_KEY the Flask way (SECRET_KEY_FALLBACKS) keeps consents valid.
