@@ -449,6 +449,22 @@ DOMAINS = [
                  (None, "example.com", "www.example.com"), id="declared-leading-dot"),
     pytest.param("www.example.com", "Example.COM",
                  (None, "example.com", "www.example.com"), id="declared-case"),
+    # Parents stop at the registrable domain (Public Suffix List): no browser keeps a
+    # cookie on a public suffix.
+    pytest.param("a.b.example.co.uk", None,
+                 (None, "a.b.example.co.uk", "b.example.co.uk", "example.co.uk"),
+                 id="public-suffix-co-uk"),
+    pytest.param("www.example.co.uk", None, (None, "www.example.co.uk", "example.co.uk"),
+                 id="www-co-uk"),
+    pytest.param("co.uk", None, (None,), id="a-public-suffix-itself"),
+    pytest.param("myapp.herokuapp.com", None, (None, "myapp.herokuapp.com"),
+                 id="private-suffix"),
+    # The Host is the client's: one that is no host name is not copied into the purge.
+    pytest.param("a" * 64 + ".example.com", None, (None,), id="label-over-63"),
+    pytest.param("a." * 130 + "example.com", None, (None,), id="host-over-253"),
+    pytest.param("a." * 100 + "example.com", None,
+                 (None, "a." * 100 + "example.com", "a.a.example.com", "a.example.com",
+                  "example.com"), id="deep-host-capped"),
     # A declared domain still applies when the Host header is useless.
     pytest.param("localhost", ".example.com", (None, "example.com"), id="declared-localhost"),
 ]

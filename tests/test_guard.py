@@ -358,6 +358,23 @@ def test_purge_refused_declared_cookies_everywhere_they_can_live(guard: ConsentG
     assert cache_control(out) == ["private"]
 
 
+@pytest.mark.parametrize("host", [
+    pytest.param("a." * 600 + "example.com", id="no-host-name"),  # the review's
+    pytest.param("a." * 121 + "example.com", id="longest-host-name"),
+    pytest.param("www.example.com", id="plain"),
+])
+def test_a_request_cannot_make_the_purge_large(guard: ConsentGuard, host: str) -> None:
+    # The security review: a 7.4 KB request (a long Host, many refused cookies) drew
+    # 240 KB of response headers, 161 Set-Cookie lines.
+    cookie = "; ".join(f"_ga_{n}=1" for n in range(600))[: 7400 - len(host)]
+    out = guard.decide(cookie, host=host).filter_headers(response("session"))
+    purge = [v for k, v in out if k == "Set-Cookie"][1:]
+    assert purge  # refused cookies are still purged, a few at a time
+    assert sum(map(len, purge)) <= 4096
+    assert sum(len(k) + len(v) for k, v in out) <= 6 * 1024  # lines included
+    assert all(host not in v for v in purge) or len(host) <= 253
+
+
 def test_purge_on_localhost_is_host_only(guard: ConsentGuard) -> None:
     decision = guard.decide("_fbp=1", host="localhost:8000")
     assert [deletion_target(h) for h in decision.purge] == [("_fbp", None, "/", False)]

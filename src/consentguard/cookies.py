@@ -11,8 +11,11 @@ Field", §5.7 "Storage Model") rather than a value-decoding parser such as
 from __future__ import annotations
 
 import calendar
+import functools
 import re
 from typing import AnyStr
+
+from publicsuffixlist import PublicSuffixList
 
 __all__ = [
     "EARLIEST",
@@ -30,6 +33,7 @@ __all__ = [
     "plain_raw_set_cookie_name",
     "plain_set_cookie_name",
     "purge_domains",
+    "registrable_domain",
     "set_cookie_name",
 ]
 
@@ -309,32 +313,55 @@ def browser_cookie_pieces(header: str) -> list[tuple[str, str, str]] | None:
     return [piece.partition("=") for piece in pieces]
 
 
-_HOST = re.compile(r"[a-z0-9-]+(?:\.[a-z0-9-]+)*")
+# A DNS host name: labels of 1-63 letters, digits and hyphens, 253 characters in all.
+_HOST = re.compile(r"[a-z0-9-]{1,63}(?:\.[a-z0-9-]{1,63})*")
+_HOST_LENGTH = 253
 # Domains tried per cookie: the host and its parents. Beyond this, the ones nearest the
 # root are kept: trackers set their cookies on the registrable domain.
 _MAX_DOMAINS = 4
+
+
+@functools.cache
+def _public_suffixes() -> PublicSuffixList:
+    """The Public Suffix List shipped with ``publicsuffixlist`` (read once, ~0.1 s)."""
+    return PublicSuffixList()
+
+
+def registrable_domain(host: str) -> str | None:
+    """The registrable domain of a valid lower-case host name (``a.b.example.co.uk`` →
+    ``example.co.uk``); ``None`` for a public suffix itself (``co.uk``, ``localhost``)."""
+    found: str | None = _public_suffixes().privatesuffix(host)
+    return found
 
 
 def purge_domains(host: str, declared: str | None = None) -> tuple[str | None, ...]:
     """The ``Domain`` attributes under which a cookie may live, for a request ``host``.
 
     ``None`` stands for the host-only cookie (no ``Domain`` attribute). Then the
-    declared domain, the host itself and its parent domains down to two labels
-    (``www.shop.example.com`` → ``shop.example.com``, ``example.com``); for a deeper
-    host, the host and the three domains nearest the root. IP addresses, single-label
-    hosts (``localhost``) and malformed Host headers get the host-only deletion only.
+    declared domain, the host itself and its parent domains down to the registrable
+    domain, by the Public Suffix List (``www.shop.example.com`` → ``shop.example.com``,
+    ``example.com``; ``a.b.example.co.uk`` stops at ``example.co.uk``, never ``co.uk``,
+    where no browser lets a cookie live); for a deeper host, the host and the three
+    domains nearest the registrable one included. IP addresses, public suffixes and
+    single-label hosts (``localhost``), and Host headers that are no valid host name (over
+    253 characters, a label over 63), get the host-only deletion only: the client chooses
+    the Host, so nothing of an invalid one is copied into the response.
     """
     out: list[str | None] = [None]
     if declared:
         out.append(declared.lstrip(".").lower())
     name = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
     name = name.lower().rstrip(".")
-    labels = name.split(".")
-    if _HOST.fullmatch(name) and len(labels) >= 2 and not labels[-1].isdigit():
-        domains = [".".join(labels[i:]) for i in range(len(labels) - 1)]
-        if len(domains) > _MAX_DOMAINS:
-            domains = [domains[0], *domains[1 - _MAX_DOMAINS:]]
-        out.extend(d for d in domains if d not in out)
+    if (len(name) <= _HOST_LENGTH and _HOST.fullmatch(name)
+            and not name.rpartition(".")[2].isdigit()):
+        registrable = registrable_domain(name)
+        if registrable is not None:
+            labels = name.split(".")
+            parents = len(labels) - registrable.count(".")  # the host, down to registrable
+            domains = [".".join(labels[i:]) for i in range(parents)]
+            if len(domains) > _MAX_DOMAINS:
+                domains = [domains[0], *domains[1 - _MAX_DOMAINS:]]
+            out.extend(d for d in domains if d not in out)
     return tuple(out)
 
 

@@ -35,6 +35,7 @@ from .cookies import (
     plain_raw_set_cookie_name,
     plain_set_cookie_name,
     purge_domains,
+    registrable_domain,
     set_cookie_name,
 )
 from .endpoint import parse_origins
@@ -235,6 +236,7 @@ class ConsentGuard:
                 logger.warning(
                     "%s is %d days: regulators (CNIL) expect a stored choice to be renewed "
                     "within 13 months.", label, seconds // 86400)
+        registrable_domain("example.com")  # reads the Public Suffix List now, not mid-request
         self._logged_unknown: set[str] = set()
         self._log_capped = False
         # The hot path: each is a lookup for what repeats across requests (see decide()).
