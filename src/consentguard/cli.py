@@ -13,12 +13,14 @@ imported, a command that is not installed).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import json
+import logging
 import os
 import secrets
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -30,8 +32,6 @@ SECRET_ENV = "CONSENTGUARD_SECRET_KEY"
 
 # Commands implemented by a module with add_arguments(parser) and run(args) -> int.
 _PLUGINS: dict[str, tuple[str, str, str]] = {
-    "audit": ("consentguard.audit",
-              "crawl a WSGI/ASGI app in-process and report undeclared or leaking cookies", ""),
     "demo": ("consentguard.demo", "run the demo site", "demo"),
 }
 
@@ -157,6 +157,7 @@ def _parser(command: str | None) -> argparse.ArgumentParser:
     decode.add_argument("--format", choices=("text", "json"), default="text")
     decode.set_defaults(run=_run_decode)
     _add_log_parser(sub)
+    _add_audit_parser(sub)
 
     for name, (module_name, help_text, extra) in _PLUGINS.items():
         plugin = sub.add_parser(name, help=help_text)
@@ -488,3 +489,143 @@ def _run_log(args: argparse.Namespace) -> int:
         return 0
     finally:
         store.close()
+
+
+# -- audit ------------------------------------------------------------------------------------
+
+
+def _add_audit_parser(sub: Any) -> None:
+    audit = sub.add_parser(
+        "audit", help="crawl a WSGI/ASGI app in-process and report undeclared or leaking cookies")
+    audit.add_argument("app", metavar="APP",
+                       help="the WSGI or ASGI app as module:attribute (like uvicorn), "
+                       "for example myproject.web:app; the current directory is importable")
+    audit.add_argument("--registry", "-r", metavar="FILE",
+                       help="the cookie registry (.toml or .json); default: the registry of "
+                       "the app's own ConsentGuard, else none (every cookie undeclared)")
+    audit.add_argument("--path", dest="paths", action="append", metavar="PATH",
+                       help="a path to start from; repeat for several (default: /)")
+    audit.add_argument("--crawl", type=_non_negative, default=0, metavar="N",
+                       help="follow same-site links of HTML pages to at most N more pages "
+                       "(default: 0)")
+    audit.add_argument("--cookie", dest="cookies", action="append", type=_cookie_option,
+                       metavar="NAME=VALUE",
+                       help="send this cookie with every request (a login session); repeat "
+                       "for several")
+    audit.add_argument("--header", dest="headers", action="append", type=_header_option,
+                       metavar="'NAME: VALUE'",
+                       help="send this header with every request (Authorization); repeat "
+                       "for several")
+    audit.add_argument("--format", choices=("text", "json"), default="text",
+                       help="report format (default: text)")
+    audit.add_argument("-o", "--output", metavar="FILE",
+                       help="write the report to FILE instead of standard output")
+    audit.add_argument("--base-url", default=None, metavar="URL",
+                       help="scheme and host the requests are made for "
+                       "(default: https://localhost)")
+    audit.add_argument("--factory", action="store_true",
+                       help="APP is a function that returns the app")
+    audit.add_argument("--progress", action="store_true",
+                       help="print a line per page on standard error (default: only when "
+                       "standard error is a terminal)")
+    audit.set_defaults(run=_run_audit)
+
+
+def _non_negative(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return value
+
+
+def _cookie_option(text: str) -> tuple[str, str]:
+    from .audit import check_cookie
+
+    return _pair_option(text, "=", "NAME=VALUE", check_cookie)
+
+
+def _header_option(text: str) -> tuple[str, str]:
+    from .audit import check_header
+
+    return _pair_option(text, ":", "'Name: value'", check_header)
+
+
+def _pair_option(text: str, separator: str, form: str,
+                 check: Callable[[str, str], None]) -> tuple[str, str]:
+    """``NAME<separator>VALUE``, stripped and checked, or an argparse usage error."""
+    from .audit import AuditError
+
+    name, sep, value = (part.strip() for part in text.partition(separator))
+    try:
+        if not sep:
+            raise AuditError(f"{text!r} is not {form}")
+        check(name, value)
+    except AuditError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return name, value
+
+
+class _DropAll(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return False
+
+
+@contextlib.contextmanager
+def _quiet_guard_logs() -> Iterator[None]:
+    # The app's guard logs every blocked cookie; the report already says it all.
+    logger = logging.getLogger("consentguard")
+    dropper = _DropAll()
+    logger.addFilter(dropper)
+    try:
+        yield
+    finally:
+        logger.removeFilter(dropper)
+
+
+def _run_audit(args: argparse.Namespace) -> int:
+    """``consentguard audit``: 0 clean, 1 errors found, 2 the audit could not run."""
+    from .audit import DEFAULT_BASE_URL, AuditError, audit_app, load_app
+    from .exceptions import RegistryError
+    from .registry import Registry
+
+    stderr = sys.stderr
+    show = args.progress or stderr.isatty()
+
+    def progress(line: str) -> None:
+        print(line, file=stderr, flush=True)
+
+    try:
+        registry = Registry.load(args.registry) if args.registry else None
+        # The app's own prints must not end up in a JSON report on stdout.
+        with _quiet_guard_logs(), contextlib.redirect_stdout(stderr):
+            app = load_app(args.app, factory=args.factory)
+            report = audit_app(app, registry=registry, paths=args.paths or ("/",),
+                               crawl=args.crawl, progress=progress if show else None,
+                               base_url=args.base_url or DEFAULT_BASE_URL, name=args.app,
+                               cookies=dict(args.cookies or ()), headers=args.headers or ())
+    except RegistryError as exc:
+        print(f"consentguard audit: cannot use the registry: {_one_line(exc)}", file=stderr)
+        return 2
+    except AuditError as exc:
+        print(f"consentguard audit: {_one_line(exc)}", file=stderr)
+        return 2
+    if args.format == "json":
+        text = json.dumps(report.to_json(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    else:
+        text = report.to_text()
+    if args.output:
+        try:
+            Path(args.output).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            print(f"consentguard audit: cannot write {args.output}: {exc.strerror}", file=stderr)
+            return 2
+    else:
+        sys.stdout.write(text)
+    return report.exit_code
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())
