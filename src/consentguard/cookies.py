@@ -116,10 +116,10 @@ def is_holdable_name(name: str) -> bool:
 def lenient_name(pair: str) -> str:
     """The name a lenient reader (werkzeug, page scripts) sees in a nameless cookie pair.
 
-    A nameless cookie is sent back as its bare value, so ``"=_ga=1"`` and ``"_ga"`` read
-    as the cookie ``_ga``.
+    A nameless cookie is sent back as its bare value, so ``"=_ga=1"``, ``" =_ga=1"`` and
+    ``"_ga"`` read as the cookie ``_ga``.
     """
-    return pair.lstrip("=").partition("=")[0].strip()
+    return pair.strip().lstrip("=").partition("=")[0].strip()
 
 
 # Cookie name prefixes (RFC 6265bis §4.1.3), matched case-insensitively as §5.7 does.

@@ -86,6 +86,8 @@ class Violation:
 # allowed whatever the consent (required, or our own cookie), allowed by consent,
 # refused, undeclared.
 _ALLOW, _REFUSE, _UNKNOWN, _CONSENTED = 0, 1, 2, 3
+# Which of two verdicts is the stricter.
+_SEVERITY = {_ALLOW: 0, _CONSENTED: 1, _UNKNOWN: 2, _REFUSE: 3}
 
 # Bounds of the per-guard caches (names, headers and Cookie headers come from clients).
 _NAMES_PER_TABLE = 4096
@@ -420,7 +422,8 @@ class ConsentGuard:
                 continue
             changed = True
             self._report("request-cookie", name, pair, path)
-            entry = self.registry.match(name) if verdict == _REFUSE and name else None
+            entry = (self.registry.match(name) or self.registry.match(name.strip())
+                     if verdict == _REFUSE and name else None)
             # No browser holds a cookie whose name has a control character: nothing to purge,
             # and such a name cannot go into a valid header value.
             # At most _PURGE_NAMES names and _PURGE_BYTES a response: a browser holding
@@ -459,6 +462,15 @@ class ConsentGuard:
         return _memo_for(self._tables, allowed)
 
     def _verdict(self, name: str, allowed: frozenset[str]) -> int:
+        stripped = name.strip()
+        if stripped != name:
+            # Starlette and Django read names with str.strip(): "\xa0_ga" reaches the app
+            # as "_ga". The stricter of both readings holds.
+            return max(self._name_verdict(name, allowed),
+                       self._name_verdict(stripped, allowed), key=_SEVERITY.__getitem__)
+        return self._name_verdict(name, allowed)
+
+    def _name_verdict(self, name: str, allowed: frozenset[str]) -> int:
         if name == self.cookie_name:  # our own cookie: always allowed, always visible
             return _ALLOW
         entry = self.registry.match(name)
