@@ -37,7 +37,8 @@ def _distribution() -> str:
 
 def _install_lines() -> list[tuple[str, str]]:
     """(file, requirement name) for each `pip install` in the docs and the user-facing code."""
-    files = [ROOT / "README.md", ROOT / "CHANGELOG.md", *sorted((ROOT / "src").rglob("*.py"))]
+    files = [ROOT / "README.md", ROOT / "CHANGELOG.md", *sorted((ROOT / "docs").rglob("*.md")),
+             *sorted((ROOT / "src").rglob("*.py"))]
     found = []
     for path in files:
         for match in INSTALL.finditer(path.read_text(encoding="utf-8")):
@@ -70,7 +71,7 @@ def test_the_dev_extra_installs_this_distribution() -> None:
     assert isinstance(extras, dict)
     dev = extras["optional-dependencies"]["dev"]
     selves = [req for req in dev if req.split("[")[0] in (TAKEN, _distribution())]
-    assert selves == [f"{_distribution()}[test]"]
+    assert selves == [f"{_distribution()}[test,docs]"]
 
 
 def test_the_project_lists_its_urls_and_a_changelog() -> None:

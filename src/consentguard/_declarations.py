@@ -123,7 +123,7 @@ class Cookie:
 
     @property
     def lifetime(self) -> float | None:
-        """:attr:`duration` in seconds (``0.0`` session, ``inf`` persistent), or ``None``."""
+        """``duration`` in seconds (``0.0`` session, ``inf`` persistent), or ``None``."""
         return parse_duration(self.duration)
 
     @property

@@ -37,6 +37,7 @@ __all__ = ["MAX_BODY", "EndpointRequest", "EndpointResponse", "handle", "parse_o
 
 logger = logging.getLogger("consentguard")
 
+#: The largest request body the endpoint reads, in bytes; a larger one is answered 413.
 MAX_BODY = 16 * 1024
 ALLOWED_METHODS = "GET, HEAD, POST, DELETE"
 GPC_JSON_PATH = "/.well-known/gpc.json"
@@ -157,7 +158,7 @@ def handle(guard: ConsentGuard, decision: Decision, request: EndpointRequest,
            *, cookie_header: str | None) -> EndpointResponse:
     """Answer one request to the consent endpoint (or one of its sub-paths).
 
-    Pure: a choice's proof of consent comes back in :attr:`EndpointResponse.record`, for
+    Pure: a choice's proof of consent comes back in ``response.record``, for
     the adapter to store (:func:`record_proof`) before it sends the response.
 
     :param cookie_header: the ``Cookie`` header as the browser sent it, so a new choice
@@ -237,7 +238,7 @@ def _unrecorded(wants_json: bool, next_path: str) -> EndpointResponse:
 def record_proof(guard: ConsentGuard, response: EndpointResponse) -> EndpointResponse:
     """Store ``response.record`` with ``guard.on_consent``; return what to send.
 
-    That is ``response`` itself, or :attr:`~EndpointResponse.unrecorded` when the
+    That is ``response`` itself, or ``response.unrecorded`` when the
     callback raised and the choice accepted something. For WSGI and other synchronous
     servers; ASGI uses :func:`consentguard.asgi.record_proof_async`.
     """

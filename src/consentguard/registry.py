@@ -205,7 +205,8 @@ class Registry:
     def from_dict(cls, data: Mapping[str, Any], *, source: str | None = None) -> Registry:
         """Build a registry from the parsed file structure (the schema in the README).
 
-        :raises RegistryError: for the first problem :func:`collect_problems` lists.
+        :raises RegistryError: for the first problem
+            :func:`~consentguard.registry.collect_problems` lists.
         """
         registry, problems, _ = _collect(cls, data, source, sys.maxsize)
         if problems:
@@ -294,8 +295,8 @@ def collect_problems(data: Any, *, source: str | None = None, limit: int = 100
 
     Each entry at fault is set aside (a category whose fields are wrong is kept bare, so
     its cookies are still checked against it), so each problem is reported once, under
-    its entry's number in the file. :meth:`Registry.from_dict` raises the first problem
-    of this list.
+    its entry's number in the file. :meth:`~consentguard.Registry.from_dict` raises the first
+    problem of this list.
 
     :returns: the registry built from the valid entries (``None`` when the file's shape
         allows none, or past ``limit`` problems; when no category is required, the first

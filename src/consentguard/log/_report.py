@@ -83,7 +83,7 @@ def render_html(stats: Stats, *, title: str = "Consent choices",
                 generated: datetime | None = None) -> str:
     """The statistics as a self-contained HTML page (inline CSS and SVG, no script).
 
-    :param stats: from :func:`~consentguard.log._stats.compute`.
+    :param stats: from :func:`~consentguard.log.stats.compute`.
     :param title: the page's heading.
     :param generated: the time printed in the footer (default: now).
     """
