@@ -733,3 +733,51 @@ def test_set_cookie_names_are_judged_as_the_browser_sends_them_back(
         assert guard.decide(None).filter_headers([("Set-Cookie", header)]) == []
         raw = [(b"Set-Cookie", header.encode("latin-1"))]
         assert guard.decide(None).filter_raw_headers(raw) == []
+
+
+# -- the consent cookie against cookie tossing -----------------------------------------------------
+
+
+@pytest.mark.parametrize(("options", "fix"), [
+    pytest.param({"cookie_domain": "example.com"}, "remove cookie_domain", id="host-domain"),
+    pytest.param({"cookie_path": "/app"}, "cookie_path='/'", id="host-path"),
+    pytest.param({"cookie_secure": False}, "drop cookie_secure=False", id="host-not-secure"),
+    pytest.param({"cookie_name": "__Secure-cg_consent", "cookie_secure": False},
+                 "drop cookie_secure=False", id="secure-not-secure"),
+    pytest.param({"cookie_name": "__HOST-cg_consent"}, "write the prefix as '__Host-'",
+                 id="prefix-case"),
+])
+def test_a_prefixed_consent_cookie_browsers_would_refuse_is_a_clear_error(
+        registry: Registry, options: dict[str, Any], fix: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(fix)):
+        ConsentGuard(registry, secret_key=SECRET,
+                     **{"cookie_name": "__Host-cg_consent", **options})
+
+
+@pytest.mark.parametrize("secure", ["auto", True])
+def test_a_host_prefixed_consent_cookie_is_written_as_browsers_require(
+        registry: Registry, clock: FrozenClock, secure: Any) -> None:
+    guard = ConsentGuard(registry, secret_key=SECRET, clock=clock,
+                         cookie_name="__Host-cg_consent", cookie_secure=secure)
+    value = guard.encode_consent(["analytics"])
+    header = guard.consent_cookie_header(value, accepts_something=True, https=False)
+    attributes = {a.strip().split("=")[0].lower() for a in header.split(";")[1:]}
+    assert header.startswith(f"__Host-cg_consent={value};")
+    assert "secure" in attributes and "domain" not in attributes and "Path=/" in header
+    assert guard.decide(f"__Host-cg_consent={value}").allows("analytics")
+
+
+def test_a_planted_accept_all_is_ignored_by_a_host_prefixed_guard(
+        registry: Registry, clock: FrozenClock) -> None:
+    # Cookie tossing on a first visit: an attacker accepts everything on the site, then
+    # plants that (validly signed) value for the victim from a sibling subdomain with
+    # Domain=. Browsers refuse a __Host- cookie with Domain=, so the attacker can only
+    # plant the unprefixed name, which a __Host- guard does not read.
+    plain = ConsentGuard(registry, secret_key=SECRET, clock=clock)
+    planted = f"cg_consent={plain.encode_consent(['*'])}; session=s1"
+    assert plain.decide(planted).allows("marketing")  # the limit the README states
+    hardened = ConsentGuard(registry, secret_key=SECRET, clock=clock,
+                            cookie_name="__Host-cg_consent")
+    decision = hardened.decide(planted)
+    assert decision.consent is None and decision.needs_consent
+    assert decision.accepted == registry.required

@@ -126,7 +126,11 @@ class ConsentGuard:
         violation, change nothing — for rolling out on a live site.
     :param endpoint: path of the consent endpoint (default ``"/_consent"``), ``None``
         to serve none.
-    :param cookie_name: name of the consent cookie (default ``"cg_consent"``).
+    :param cookie_name: name of the consent cookie (default ``"cg_consent"``). On an https
+        site whose subdomains you do not all trust, ``"__Host-cg_consent"``: browsers then
+        refuse a consent cookie planted from a sibling subdomain (``Domain=``). A
+        ``__Host-`` name needs ``cookie_path="/"``, no ``cookie_domain`` and a Secure
+        cookie (``"auto"`` or ``True``); anything else is a ``ValueError``.
     :param max_age: lifetime of a choice that accepts something (default 6 months);
         seconds or a timedelta. Over 13 months logs a warning (CNIL guidance).
     :param refusal_max_age: lifetime of a "reject all" choice (default 6 months).
@@ -198,6 +202,7 @@ class ConsentGuard:
             raise ValueError("cookie_samesite must be 'Lax', 'Strict' or 'None'")
         if cookie_secure not in (True, False, "auto"):
             raise ValueError(f"cookie_secure must be 'auto', True or False, not {cookie_secure!r}")
+        _check_prefixed_cookie(cookie_name, cookie_secure, cookie_domain, cookie_path)
         _check_cache_size(cache_size)
         self.registry = registry
         self.unknown: Unknown = unknown
@@ -766,6 +771,26 @@ class _Remembered:
         self.valid_until = valid_until
         self.decision = decision
         self.reported = reported  # whether working it out reported a request cookie
+
+
+def _check_prefixed_cookie(name: str, secure: object, domain: str | None, path: str) -> None:
+    """A ``__Host-``/``__Secure-`` consent cookie with attributes browsers accept for it
+    (RFC 6265bis §4.1.3): otherwise no browser would store the visitor's choice."""
+    lowered = name.lower()
+    for prefix in ("__Host-", "__Secure-"):
+        if lowered.startswith(prefix.lower()) and not name.startswith(prefix):
+            raise ValueError(f"cookie_name {name!r}: write the prefix as {prefix!r}")
+    if not name.startswith(("__Host-", "__Secure-")):
+        return
+    if secure is False:
+        raise ValueError(f"cookie_name {name!r} needs a Secure cookie: drop cookie_secure=False "
+                         "(the default 'auto' makes a prefixed cookie always Secure)")
+    if name.startswith("__Host-"):
+        if domain is not None:
+            raise ValueError(f"cookie_name {name!r} must be host-only: remove cookie_domain "
+                             f"({domain!r}), or use a name without the __Host- prefix")
+        if path != "/":
+            raise ValueError(f"cookie_name {name!r} needs cookie_path='/', not {path!r}")
 
 
 def _check_cache_size(size: object) -> None:
