@@ -373,6 +373,8 @@ def test_wrong_method_is_405_with_allow(send: Driver, method: str) -> None:
         pytest.param({"Origin": f"{ORIGIN}:8443"}, id="other-port"),
         pytest.param({"Origin": "null"}, id="null-origin"),
         pytest.param({"Origin": "http://www.example.com"}, id="http-origin-on-https"),
+        pytest.param({"Origin": "https://[::1"}, id="unparseable-origin"),
+        pytest.param({"Origin": "https://[www.example.com]"}, id="bracketed-origin"),
     ],
 )
 def test_cross_site_post_is_403(send: Driver, headers: dict[str, str]) -> None:

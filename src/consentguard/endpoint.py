@@ -449,7 +449,10 @@ def _same_origin(request: EndpointRequest, trusted: frozenset[str] = frozenset()
 
 
 def _origin_matches_host(origin: str, request: EndpointRequest) -> bool:
-    parts = urlsplit(origin)
+    try:
+        parts = urlsplit(origin)
+    except ValueError:  # "https://[::1": no browser sends it
+        return False
     if origin == "null" or not parts.netloc:
         return False
     if parts.scheme == "http" and request.scheme == "https":
