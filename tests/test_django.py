@@ -167,6 +167,19 @@ def test_a_raw_set_cookie_header_is_filtered_too() -> None:
     assert "Set-Cookie" not in response.headers
 
 
+def test_a_back_dated_response_cannot_pass_a_refused_cookie_as_a_deletion() -> None:
+    # Chromium shifts Expires by (now - Date): with Date in 2001, an Expires of 2020 is
+    # still 19 years ahead, so the cookie is stored, not deleted.
+    def view(request: HttpRequest) -> HttpResponse:
+        response = HttpResponse()
+        response.headers["Date"] = "Mon, 01 Jan 2001 00:00:00 GMT"
+        response.set_cookie("_ga", "GA1", expires="Wed, 01 Jan 2020 00:00:00 GMT")
+        return response
+
+    response = ConsentMiddleware(view)(RequestFactory().get("/", HTTP_HOST=HOST))
+    assert "_ga" not in response.cookies
+
+
 def test_an_outer_adapter_takes_precedence() -> None:
     from django.core.handlers.wsgi import WSGIHandler
 

@@ -76,6 +76,9 @@ def filter_response(decision: Decision, response: HttpResponseBase) -> None:
     cache_control = headers.get("Cache-Control")
     if cache_control is not None:
         given.append(("Cache-Control", cache_control))
+    date = headers.get("Date")  # an Expires is a deletion only before it (as in Chromium)
+    if date is not None:
+        given.append(("Date", date))
     out = decision.filter_headers(given)
     sent = [value for name, value in out if name.lower() == "set-cookie"]
     # The guard keeps the given lines in order and appends its own: match them in turn.
