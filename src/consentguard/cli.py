@@ -413,7 +413,7 @@ def _add_log_parser(sub: Any) -> None:
         "prune", help="delete records older than the retention period",
         description="Delete the records older than --days.")
     prune.add_argument("target", metavar="URL|FILE", help="the consent log")
-    prune.add_argument("--days", type=_positive_days, default=5 * 365,
+    prune.add_argument("--days", type=_positive_days,
                        help="retention in days (default: 1825, five years)")
     stats = actions.add_parser(
         "stats", help="what visitors chose, per day: a table, or an HTML page with --html",
@@ -456,11 +456,13 @@ def _positive_days(text: str) -> int:
 
 def _run_log(args: argparse.Namespace) -> int:
     from .log import open_log
+    from .log._record import DEFAULT_RETENTION
 
     target: str = args.target
     if "://" not in target and _missing("log", target):
         return 2
-    retention = timedelta(days=getattr(args, "days", 5 * 365))
+    days = getattr(args, "days", None)
+    retention = DEFAULT_RETENTION if days is None else timedelta(days=days)
     try:
         store = open_log(target, retention=retention)
     except ModuleNotFoundError as exc:
@@ -472,7 +474,7 @@ def _run_log(args: argparse.Namespace) -> int:
         return 2
     try:
         if args.log_command == "prune":
-            print(f"deleted {store.prune()} record(s) older than {args.days} days")
+            print(f"deleted {store.prune()} record(s) older than {retention.days} days")
             return 0
         records = store.records(since=args.since, until=args.until,
                                 consent_id=getattr(args, "consent_id", None))

@@ -7,9 +7,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
-from ._record import ConsentRecord
-
-DEFAULT_RETENTION = timedelta(days=5 * 365)
+from ._record import DEFAULT_RETENTION, ConsentRecord
 
 
 class ConsentStore(Protocol):

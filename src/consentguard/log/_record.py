@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
 
 Action = Literal["accept_all", "reject_all", "custom", "withdraw"]
+
+#: How long a store keeps records unless told: as long as the consent is relied on, plus
+#: the time to answer a complaint.
+DEFAULT_RETENTION = timedelta(days=5 * 365)
 
 #: Every action, in the order reports show them.
 ACTIONS: tuple[Action, ...] = ("accept_all", "reject_all", "custom", "withdraw")

@@ -39,7 +39,7 @@ from sqlalchemy.engine import URL, Connection
 from sqlalchemy.exc import DBAPIError
 
 from ..exceptions import ConsentLogError
-from ._record import ConsentRecord, utc
+from ._record import DEFAULT_RETENTION, ConsentRecord, utc
 
 logger = logging.getLogger("consentguard")
 
@@ -93,7 +93,7 @@ class SQLAlchemyConsentLog:
     """
 
     def __init__(self, url: str | URL | Engine, *,
-                 retention: timedelta = timedelta(days=5 * 365),
+                 retention: timedelta = DEFAULT_RETENTION,
                  engine_options: Mapping[str, Any] | None = None) -> None:
         self.retention = retention
         owned = not isinstance(url, Engine)

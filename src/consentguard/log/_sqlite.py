@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from ._record import ConsentRecord, utc
+from ._record import DEFAULT_RETENTION, ConsentRecord, utc
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS consent_log (
@@ -38,7 +38,7 @@ class SQLiteConsentLog:
     :param timeout: seconds a writer waits for the database lock.
     """
 
-    def __init__(self, path: str | Path, *, retention: timedelta = timedelta(days=5 * 365),
+    def __init__(self, path: str | Path, *, retention: timedelta = DEFAULT_RETENTION,
                  timeout: float = 30.0) -> None:
         self.path = str(path)
         self.retention = retention
