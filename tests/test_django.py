@@ -6,9 +6,10 @@ functional theme, analytics _ga on .demo.test, marketing _fbp).
 
 from __future__ import annotations
 
+import io
 import json
 import pickle
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -17,9 +18,16 @@ pytest.importorskip("django")
 
 from asgiref.sync import async_to_sync
 from django.core.exceptions import ImproperlyConfigured
-from django.http import HttpRequest, HttpResponse
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBase,
+    StreamingHttpResponse,
+)
 from django.test import AsyncClient, Client, RequestFactory, override_settings
-from django.urls import clear_script_prefix, set_script_prefix
+from django.urls import clear_script_prefix, path, set_script_prefix
 from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
@@ -155,6 +163,76 @@ def test_typed_helpers_say_when_the_middleware_did_not_run() -> None:
 
     with pytest.raises(RuntimeError, match="first in MIDDLEWARE"):
         get_consent(RequestFactory().get("/"))
+
+
+# -- every way a response reaches the guard: views, Django's own answers, inner middleware --
+
+
+def _file(request: HttpRequest) -> HttpResponseBase:
+    return FileResponse(io.BytesIO(b"file"), filename="a.txt")
+
+
+def _not_found(request: HttpRequest) -> HttpResponseBase:
+    raise Http404("no such page")
+
+
+def _crash(request: HttpRequest) -> HttpResponseBase:
+    raise RuntimeError("the view failed")
+
+
+def _etagged(request: HttpRequest) -> HttpResponseBase:
+    response = HttpResponse("same")
+    response["ETag"] = '"v1"'
+    return response
+
+
+async def _async_stream(request: HttpRequest) -> HttpResponseBase:
+    async def chunks() -> Any:
+        yield b"streamed"
+    return StreamingHttpResponse(chunks())
+
+
+urlpatterns = [
+    path("stream/", lambda request: StreamingHttpResponse(iter([b"streamed"]))),
+    path("file/", _file),
+    path("missing/", _not_found),
+    path("crash/", _crash),
+    path("etag/", _etagged),
+    path("async-stream/", _async_stream),
+]
+
+
+def tracker_middleware(get_response: Callable[[HttpRequest], Any]) -> Any:
+    """Sets _ga and _fbp on every response it sees, and answers /short/ itself."""
+    def middleware(request: HttpRequest) -> Any:
+        response = HttpResponse("short") if request.path == "/short/" else get_response(request)
+        response.set_cookie("_ga", "GA1", max_age=3600, domain=".demo.test")
+        response.set_cookie("_fbp", "fb", max_age=3600)
+        return response
+    return middleware
+
+
+@pytest.mark.parametrize(("path", "status", "headers"), [
+    pytest.param("/stream/", 200, {}, id="streaming"),
+    pytest.param("/async-stream/", 200, {}, id="async-streaming-view"),
+    pytest.param("/file/", 200, {}, id="file-response"),
+    pytest.param("/missing/", 404, {}, id="http404-made-a-response"),
+    pytest.param("/crash/", 500, {}, id="exception-made-a-500"),
+    pytest.param("/etag/", 304, {"if-none-match": '"v1"'}, id="not-modified"),
+    pytest.param("/short/", 200, {}, id="answered-by-inner-middleware"),
+])
+def test_every_response_path_is_enforced(path: str, status: int, headers: dict[str, str]) -> None:
+    middleware = ["consentguard.django.ConsentMiddleware",
+                  "django.middleware.http.ConditionalGetMiddleware",
+                  f"{__name__}.tracker_middleware"]
+    client = Client(raise_request_exception=False)
+    client.cookies["_ga"] = "old"
+    with override_settings(ROOT_URLCONF=__name__, MIDDLEWARE=middleware):
+        response = client.get(path, headers={"host": HOST, **headers})
+    assert response.status_code == status
+    kept = [line for line in lines(response) if "Max-Age=0" not in line]
+    assert kept == [], kept
+    assert deletions(response, "_ga") == {None, "demo.test", "www.demo.test"}
 
 
 def test_a_raw_set_cookie_header_is_filtered_too() -> None:
