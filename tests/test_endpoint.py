@@ -34,12 +34,14 @@ from apps import (
     StartResponseRecorder,
     asgi_app,
     asgi_request,
+    call_asgi,
     cookie_header,
     deleted,
     deletions_of,
     environ,
     expected,
     flask_app,
+    http_scope,
     make_guard,
     make_registry,
     set_cookie_values,
@@ -297,6 +299,20 @@ def test_delete_purges_what_was_accepted(send: Driver) -> None:
     assert [d.get("domain") for d in deletions_of("_ga", reply.set_cookies)] == [
         None, "example.com", "www.example.com"]
     assert deletions_of("session", reply.set_cookies) == []
+
+
+def test_without_a_host_header_the_asgi_endpoint_purges_on_the_server_name() -> None:
+    # As WSGI's SERVER_NAME and a page's purge: the server's name stands in for Host.
+    guard = make_guard()
+    value = guard.encode_consent(["analytics"])
+    scope = http_scope("/_consent", method="DELETE", cookie=f"_ga=1; cg_consent={value}",
+                       headers=[(b"sec-fetch-site", b"same-origin")])
+    scope["headers"] = [(n, v) for n, v in scope["headers"] if n != b"host"]
+    sent = asyncio.run(call_asgi(guard.asgi(asgi_app), scope))
+    assert sent[0]["status"] == 200
+    lines = [v.decode("latin-1") for n, v in sent[0]["headers"] if n == b"set-cookie"]
+    assert [d.get("domain") for d in deletions_of("_ga", lines)] == [
+        None, "example.com", "www.example.com"]
 
 
 def test_a_new_choice_purges_every_cookie_of_a_now_refused_category(send: Driver) -> None:

@@ -145,6 +145,7 @@ async def serve_asgi(guard: ConsentGuard, decision: Decision, scope: Scope, rece
     loop, respond."""
     headers = {name.decode("latin-1").lower(): value.decode("latin-1")
                for name, value in scope["headers"]}
+    headers.setdefault("host", _server_host(scope))  # as the page's decision reads it
     method = scope.get("method", "GET").upper()
     body, too_large = b"", False
     if method in ("POST", "DELETE"):
