@@ -7,9 +7,9 @@ legacy ``write()`` callable is the server's own.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from http import HTTPStatus
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .endpoint import MAX_BODY, EndpointRequest, handle, is_endpoint_path, record_proof
 
@@ -73,28 +73,41 @@ class WSGIConsentMiddleware:
 def serve_wsgi(guard: ConsentGuard, decision: Decision, environ: WSGIEnvironment,
                start_response: StartResponse, cookie_header: str | None) -> list[bytes]:
     """Answer an endpoint request: read the body (bounded), store the proof, respond."""
-    headers = {key[5:].replace("_", "-").lower(): value for key, value in environ.items()
-               if key.startswith("HTTP_")}
-    if "CONTENT_TYPE" in environ:
-        headers["content-type"] = environ["CONTENT_TYPE"]
-    if "host" not in headers:
-        headers["host"] = environ.get("SERVER_NAME", "")
     method = environ.get("REQUEST_METHOD", "GET").upper()
     body, too_large = b"", False
     if method in ("POST", "DELETE"):
-        body, too_large = _read_body(environ)
-    response = record_proof(guard, handle(guard, decision, EndpointRequest(
-        method=method, path=environ.get("PATH_INFO", ""), query=environ.get("QUERY_STRING", ""),
-        headers=headers, body=body, scheme=environ.get("wsgi.url_scheme", "http"),
-        body_too_large=too_large,
-    ), cookie_header=cookie_header))
+        body, too_large = read_body(environ, environ["wsgi.input"].read,
+                                    terminated=bool(environ.get("wsgi.input_terminated")))
+    request = endpoint_request(environ, method=method, path=environ.get("PATH_INFO", ""),
+                               scheme=environ.get("wsgi.url_scheme", "http"), body=body,
+                               too_large=too_large)
+    response = record_proof(guard, handle(guard, decision, request, cookie_header=cookie_header))
     start_response(f"{response.status} {HTTPStatus(response.status).phrase}",
                    [*response.headers, ("Content-Length", str(len(response.body)))])
     return [response.body]
 
 
-def _read_body(environ: WSGIEnvironment) -> tuple[bytes, bool]:
-    """The request body and whether it was over :data:`~consentguard.endpoint.MAX_BODY`."""
+def endpoint_request(environ: Mapping[str, Any], *, method: str, path: str, scheme: str,
+                     body: bytes, too_large: bool) -> EndpointRequest:
+    """The :class:`~consentguard.endpoint.EndpointRequest` of a WSGI environ (or of
+    Django's ``request.META``, which has the same keys)."""
+    headers = {key[5:].replace("_", "-").lower(): value for key, value in environ.items()
+               if key.startswith("HTTP_") and isinstance(value, str)}
+    if environ.get("CONTENT_TYPE"):
+        headers["content-type"] = environ["CONTENT_TYPE"]
+    headers.setdefault("host", environ.get("SERVER_NAME", ""))
+    return EndpointRequest(method=method, path=path, query=environ.get("QUERY_STRING", ""),
+                           headers=headers, body=body, scheme=scheme, body_too_large=too_large)
+
+
+def read_body(environ: Mapping[str, Any], read: Callable[[int], bytes], *,
+              terminated: bool) -> tuple[bytes, bool]:
+    """The request body and whether it was over :data:`~consentguard.endpoint.MAX_BODY`.
+
+    :param read: reads up to n bytes of the body.
+    :param terminated: the stream ends with the body, so a body without a
+        ``Content-Length`` (a chunked upload) can be read to its end.
+    """
     try:
         length = int(environ.get("CONTENT_LENGTH") or 0)
     except ValueError:
@@ -102,9 +115,8 @@ def _read_body(environ: WSGIEnvironment) -> tuple[bytes, bool]:
     if length > MAX_BODY:
         return b"", True
     if length > 0:
-        return environ["wsgi.input"].read(length), False
-    if environ.get("wsgi.input_terminated") and not environ.get("CONTENT_LENGTH"):
-        # A chunked upload: the server ends the stream, so reading to the end is safe.
-        body: bytes = environ["wsgi.input"].read(MAX_BODY + 1)
-        return body, len(body) > MAX_BODY
+        return read(length), False
+    if terminated and not environ.get("CONTENT_LENGTH"):
+        body = read(MAX_BODY + 1)
+        return (b"", True) if len(body) > MAX_BODY else (body, False)
     return b"", False

@@ -14,15 +14,8 @@ from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 
 from ..asgi import record_proof_async
-from ..endpoint import (
-    MAX_BODY,
-    EndpointRequest,
-    EndpointResponse,
-    handle,
-    is_endpoint_path,
-    record_proof,
-)
-from ..wsgi import ENVIRON_DECISION
+from ..endpoint import EndpointResponse, handle, is_endpoint_path, record_proof
+from ..wsgi import ENVIRON_DECISION, endpoint_request, read_body
 from .conf import get_guard
 from .response import add_set_cookie, filter_response
 
@@ -127,28 +120,13 @@ def _endpoint(guard: ConsentGuard, decision: Decision, request: HttpRequest,
               cookie: str | None) -> EndpointResponse:
     """Answer a request to the consent endpoint (``cookie``: as the browser sent it)."""
     meta = request.META
-    headers = {key[5:].replace("_", "-").lower(): value for key, value in meta.items()
-               if key.startswith("HTTP_") and isinstance(value, str)}
-    if meta.get("CONTENT_TYPE"):
-        headers["content-type"] = meta["CONTENT_TYPE"]
-    headers.setdefault("host", meta.get("SERVER_NAME", ""))
     method = (request.method or "GET").upper()
     body, too_large = b"", False
-    if method in ("POST", "DELETE"):
-        try:
-            length = int(meta.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            length = 0
-        if length > MAX_BODY:
-            too_large = True
-        else:
-            body = request.read(MAX_BODY + 1)
-            too_large = len(body) > MAX_BODY
-    return handle(guard, decision, EndpointRequest(
-        method=method, path=request.path_info, query=meta.get("QUERY_STRING", ""),
-        headers=headers, body=b"" if too_large else body, scheme=request.scheme or "http",
-        body_too_large=too_large,
-    ), cookie_header=cookie)
+    if method in ("POST", "DELETE"):  # Django's stream ends with the body
+        body, too_large = read_body(meta, request.read, terminated=True)
+    return handle(guard, decision, endpoint_request(
+        meta, method=method, path=request.path_info, scheme=request.scheme or "http",
+        body=body, too_large=too_large), cookie_header=cookie)
 
 
 def _to_django(answer: EndpointResponse) -> HttpResponse:
