@@ -334,6 +334,20 @@ def test_withdrawal_purges_what_is_now_refused(visitor: Visitor, method: str,
     assert visitor("get", "/seen/").json()["analytics"] is False
 
 
+def test_a_coroutine_on_consent_records_under_either_chain(visitor: Visitor) -> None:
+    # Under ASGI one sync-only middleware after the guard makes Django call it sync.
+    records: list[Any] = []
+
+    async def store(record: Any) -> None:
+        records.append(record)
+
+    with override_settings(CONSENTGUARD={**settings_value(), "ON_CONSENT": store}):
+        response = visitor("post", "/_consent", data={"accept": ["analytics"]},
+                           content_type="application/json")
+    assert response.status_code == 200
+    assert [record.accepted for record in records] == [("analytics",)]
+
+
 def test_each_choice_is_recorded_as_proof(visitor: Visitor) -> None:
     records: list[Any] = []
     with override_settings(CONSENTGUARD={**settings_value(), "ON_CONSENT": records.append}):

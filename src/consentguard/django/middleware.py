@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from asgiref.sync import async_to_sync, iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 
-from ..asgi import record_proof_async
+from ..asgi import _is_async, record_proof_async
 from ..endpoint import EndpointResponse, handle, is_endpoint_path, record_proof
 from ..wsgi import ENVIRON_DECISION, endpoint_request, read_body
 from .conf import get_guard
@@ -61,7 +61,10 @@ class ConsentMiddleware:
         cookie = request.META.get("HTTP_COOKIE")
         decision = _decide(guard, request, cookie)
         if is_endpoint_path(guard, request.path_info):
-            return _to_django(record_proof(guard, _endpoint(guard, decision, request, cookie)))
+            answer = _endpoint(guard, decision, request, cookie)
+            if _is_async(guard.on_consent):  # a sync chain, even under ASGI: bridge to it
+                return _to_django(async_to_sync(record_proof_async)(guard, answer))
+            return _to_django(record_proof(guard, answer))
         response: HttpResponseBase = self.get_response(request)
         filter_response(decision, response)
         return response
