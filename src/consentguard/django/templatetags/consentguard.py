@@ -38,8 +38,6 @@ def consentguard_banner(policy_url: str | None = None, texts: dict[str, str] | N
     return mark_safe(tag)  # banner_tag escapes every attribute
 
 
-
-
 @register.simple_tag
 def consentguard_endpoint() -> str:
     """The consent endpoint's URL under the script prefix (``/_consent``), for a form's
