@@ -2,9 +2,11 @@
 
 Each ```python block of ``docs/**/*.md`` runs; the blocks of one page run in order, in one
 namespace, in a fresh directory holding the ``cookies.toml`` below (as a reader who
-copies a page's examples into one file next to their registry would run them). A block
-preceded by a ``<!-- fragment -->`` line is a fragment on purpose (a settings excerpt, a
-middleware of your own) and is skipped; CONTRIBUTING.md describes the convention. Every
+copies a page's examples into one file next to their registry would run them). A line
+right before a block's fence may say otherwise (CONTRIBUTING.md describes both):
+``<!-- fragment: why -->``, a fragment on purpose (a settings excerpt, a middleware of
+your own), is skipped; ``<!-- file: examples/... -->`` shows that file of the repository,
+which its own test runs (tests/test_quickstarts.py): the block must equal it. Every
 ```toml block parses, and one that declares both categories and cookies loads as a registry.
 """
 
@@ -14,6 +16,7 @@ import re
 import sys
 import textwrap
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
@@ -29,7 +32,7 @@ PAGES = sorted((ROOT / "docs").rglob("*.md"))
 PAGES = [page for page in PAGES if "_build" not in page.parts]
 
 # A fence, maybe indented (inside a list item), maybe preceded by the fragment marker.
-FENCE = re.compile(r"^(?P<marker>[ ]*<!-- fragment[^>]*-->\n)?"
+FENCE = re.compile(r"^(?:[ ]*<!-- (?:(?P<fragment>fragment)|file: (?P<file>\S+))[^>]*-->\n)?"
                    r"(?P<indent>[ ]*)```(?P<lang>\w+)[^\n]*\n"
                    r"(?P<code>.*?)^(?P=indent)```", re.MULTILINE | re.DOTALL)
 
@@ -87,12 +90,19 @@ provider = "Meta"
 """
 
 
-def blocks(page: Path, lang: str) -> list[tuple[int, str, bool]]:
-    """(line, code, is_fragment) of each ``lang`` block of a page."""
+class Block(NamedTuple):
+    line: int
+    code: str
+    fragment: bool
+    file: str | None  # the repository file the block shows
+
+
+def blocks(page: Path, lang: str | None = None) -> list[Block]:
+    """The ``lang`` blocks of a page (every block when ``lang`` is None)."""
     text = page.read_text(encoding="utf-8")
-    return [(text.count("\n", 0, m.start("code")) + 1, textwrap.dedent(m.group("code")),
-             bool(m.group("marker")))
-            for m in FENCE.finditer(text) if m.group("lang") == lang]
+    return [Block(text.count("\n", 0, m.start("code")) + 1, textwrap.dedent(m.group("code")),
+                  bool(m.group("fragment")), m.group("file"))
+            for m in FENCE.finditer(text) if lang in (None, m.group("lang"))]
 
 
 def _name(page: Path) -> str:
@@ -113,8 +123,8 @@ def test_the_python_examples_run(page: Path, tmp_path: Path,
     monkeypatch.setenv("CONSENT_LOG_URL", f"sqlite:///{tmp_path / 'consent.db'}")
     monkeypatch.setattr(sys, "path", [str(tmp_path), *sys.path])
     namespace: dict[str, object] = {"__name__": "docs_example"}
-    for line, code, fragment in blocks(page, "python"):
-        if fragment:
+    for line, code, fragment, file in blocks(page, "python"):
+        if fragment or file:
             continue
         try:
             exec(compile(code, f"{_name(page)}:{line}", "exec"), namespace)
@@ -124,12 +134,22 @@ def test_the_python_examples_run(page: Path, tmp_path: Path,
 
 def test_fragments_are_few() -> None:
     """A fragment is an example no test runs: keep them the exception."""
-    counted = [fragment for page in PAGES for _, _, fragment in blocks(page, "python")]
+    counted = [block.fragment for page in PAGES for block in blocks(page, "python")]
     assert sum(counted) <= len(counted) // 3, "more than a third of the examples are fragments"
 
 
-TOML_BLOCKS = [pytest.param(code, id=f"{_name(page)}:{line}")
-               for page in PAGES for line, code, _ in blocks(page, "toml")]
+FILE_BLOCKS = [pytest.param(block, id=f"{_name(page)}:{block.line}")
+               for page in PAGES for block in blocks(page) if block.file]
+
+
+@pytest.mark.parametrize("block", FILE_BLOCKS)
+def test_a_block_showing_a_file_is_that_file(block: Block) -> None:
+    assert block.file is not None and block.file.startswith("examples/")
+    assert block.code == (ROOT / block.file).read_text(encoding="utf-8")
+
+
+TOML_BLOCKS = [pytest.param(block.code, id=f"{_name(page)}:{block.line}")
+               for page in PAGES for block in blocks(page, "toml")]
 
 
 @pytest.mark.parametrize("code", TOML_BLOCKS)

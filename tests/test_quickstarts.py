@@ -1,8 +1,8 @@
-"""The README's quick starts are complete, true, and pass the audit.
+"""The quick starts are complete, true, and pass the audit.
 
-Each lives in ``examples/<name>/``: the README shows those files verbatim, their own test
-(the one the README tells readers to run) passes from any working directory, and
-``consentguard audit`` passes on each app.
+Each lives in ``examples/<name>/``: its tutorial in ``docs/tutorials/`` shows those files
+verbatim and the README shows the app, their own test (the one the tutorial tells readers
+to run) passes from any working directory, and ``consentguard audit`` passes on each app.
 """
 
 from __future__ import annotations
@@ -21,17 +21,16 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 LANGUAGES = {".py": "python", ".toml": "toml", ".html": "html"}
 QUICK_STARTS = {
-    # directory: (README section, app module, its test module)
-    "flask_quickstart": ("Quick start: Flask", "app", "test_app"),
-    "fastapi_quickstart": ("Quick start: FastAPI / Starlette", "main", "test_main"),
+    # directory: (its tutorial, app module, its test module)
+    "flask_quickstart": ("docs/tutorials/flask.md", "app", "test_app"),
+    "fastapi_quickstart": ("docs/tutorials/fastapi.md", "main", "test_main"),
 }
 # Starlette's TestClient warns when it runs on httpx rather than httpx2; readers may see it.
 HTTPX_WARNING = "ignore:Using `httpx` with `starlette.testclient`"
 
 
-def _section(title: str) -> str:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    return readme.split(f"\n## {title}\n", 1)[1].split("\n## ", 1)[0]
+def _block(path: Path) -> str:
+    return f"```{LANGUAGES[path.suffix]}\n{path.read_text(encoding='utf-8')}```"
 
 
 def _files(directory: str) -> list[Path]:
@@ -55,15 +54,15 @@ def example(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.
 
 
 @pytest.mark.parametrize("directory", sorted(QUICK_STARTS))
-def test_the_readme_shows_every_file_of_the_example(directory: str) -> None:
-    section = _section(QUICK_STARTS[directory][0])
+def test_the_tutorial_shows_every_file_of_the_example(directory: str) -> None:
+    tutorial = (ROOT / QUICK_STARTS[directory][0]).read_text(encoding="utf-8")
     files = _files(directory)
     assert {p.name for p in files} >= {"cookies.toml", f"{QUICK_STARTS[directory][1]}.py",
                                        f"{QUICK_STARTS[directory][2]}.py"}
     for path in files:
-        block = f"```{LANGUAGES[path.suffix]}\n{path.read_text(encoding='utf-8')}```"
-        assert block in section, f"README's {directory} block differs from {path.name}"
-        assert f"`{path.relative_to(EXAMPLES / directory).as_posix()}`" in section
+        assert _block(path) in tutorial, f"the {directory} tutorial differs from {path.name}"
+        assert f"`{path.relative_to(EXAMPLES / directory).as_posix()}`" in tutorial
+
 
 
 @pytest.mark.filterwarnings(HTTPX_WARNING)
