@@ -242,25 +242,25 @@ def test_patterns_overlap(a: str, b: str, overlap: bool) -> None:
     assert patterns_overlap(b, a) is overlap
 
 
+def _share_a_name(a: str, b: str, alphabet: str) -> bool:
+    """Brute force: whether some name over ``alphabet`` matches both patterns. A common
+    name, if any, is no longer than both patterns' literal characters."""
+    longest = len(a.replace("*", "")) + len(b.replace("*", ""))
+    names = ("".join(chars) for n in range(longest + 1)
+             for chars in itertools.product(alphabet, repeat=n))
+    return any(name_matches(a, name) and name_matches(b, name) for name in names)
+
+
 @settings(max_examples=500, deadline=None)
 @given(st.text("ab*", max_size=5), st.text("ab*", max_size=5))
 def test_patterns_overlap_is_exactly_a_common_name(a: str, b: str) -> None:
-    # A common name, if any, is no longer than both patterns' literal characters.
-    longest = len(a.replace("*", "")) + len(b.replace("*", ""))
-    names = ("".join(chars) for n in range(longest + 1)
-             for chars in itertools.product("ab", repeat=n))
-    common = any(name_matches(a, name) and name_matches(b, name) for name in names)
-    assert patterns_overlap(a, b) is common
+    assert patterns_overlap(a, b) is _share_a_name(a, b, "ab")
 
 
 @settings(max_examples=300, deadline=None)
 @given(st.text("abc*", max_size=3), st.text("abc*", max_size=3))
 def test_patterns_overlap_agrees_with_brute_force_on_three_letters(a: str, b: str) -> None:
-    longest = len(a.replace("*", "")) + len(b.replace("*", ""))
-    names = ("".join(chars) for n in range(longest + 1)
-             for chars in itertools.product("abc", repeat=n))
-    common = any(name_matches(a, name) and name_matches(b, name) for name in names)
-    assert patterns_overlap(a, b) is common
+    assert patterns_overlap(a, b) is _share_a_name(a, b, "abc")
 
 
 def test_patterns_overlap_is_linear() -> None:
