@@ -1,11 +1,12 @@
 """Timing: variants measured side by side, interleaved, repeated; medians and paired ratios.
 
 Each *sample* runs one variant for many requests and records nanoseconds per request
-(``time.perf_counter_ns`` around the whole loop). Samples are interleaved — every
-repetition runs each variant once, the order rotated each time so no variant always
-runs first — and a ratio is taken per repetition against the baseline measured right
-next to it. The reported numbers are medians over repetitions: one slow sample (a
-context switch on a 2-core machine) moves a median little and a ratio of neighbours less.
+(``time.perf_counter_ns`` around each chunk of requests, built before it starts).
+Samples are interleaved — every repetition runs each variant once, the order rotated
+each time so no variant always runs first — and a ratio is taken per repetition
+against the baseline measured right next to it. The reported numbers are medians over
+repetitions: one slow sample (a context switch on a 2-core machine) moves a median
+little and a ratio of neighbours less.
 """
 
 from __future__ import annotations
