@@ -48,7 +48,8 @@ nitpick_ignore_regex = [
     # third-party frameworks' types in adapter signatures
     ("py:class", r"(flask|werkzeug|starlette|fastapi|django|sqlalchemy|itsdangerous)\..*"),
     ("py:func", r"sqlalchemy\..*"),
-    ("py:class", r"(Flask|URL|Engine)"),
+    ("py:class", r"(Flask|URL|Engine|HttpRequest|GetResponse)"),
+    ("py:exc", r"ImproperlyConfigured"),
     # flask.py's annotation for the core guard, as its module imports it (``from . import
     # guard as _guard``): autodoc cannot evaluate it and shows the text
     ("py:class", r"_guard\.ConsentGuard"),

@@ -62,7 +62,7 @@ class ConsentContext:
         return self.decision.needs_consent
 
     def allows(self, category: str) -> bool:
-        """Whether ``category`` is accepted (as :meth:`Decision.allows`)."""
+        """Whether ``category`` is accepted (as :meth:`~consentguard.Decision.allows`)."""
         return self.decision.allows(category)
 
     def __repr__(self) -> str:
