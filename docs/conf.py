@@ -13,7 +13,7 @@ extensions = [
     "sphinx.ext.autodoc",
 ]
 source_suffix = {".md": "markdown"}
-exclude_patterns = ["_build", "cookies.md"]
+exclude_patterns = ["_build"]
 myst_heading_anchors = 3
 myst_enable_extensions = ["colon_fence"]
 
