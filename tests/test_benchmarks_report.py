@@ -1,4 +1,4 @@
-"""The benchmark runner keeps measuring what README's figures quote.
+"""The benchmark runner keeps measuring what the performance page's figures quote.
 
 Smoke runs with tiny samples: the numbers mean nothing here, only that each table and
 row is produced, and that the real servers compare the bare app with the guarded one.

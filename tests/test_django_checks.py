@@ -204,14 +204,14 @@ def _stdout(out: io.StringIO) -> Any:
     return contextlib.redirect_stdout(out)
 
 
-# -- the README's Django section, followed on a fresh startproject site -----------------------
+# -- the Django tutorial, followed on a fresh startproject site ------------------------------
 
 
 def readme_settings() -> str:
-    """The first Python block of the README's "## Django" section."""
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
-    section = readme.split("\n## Django\n", 1)[1].split("\n## ", 1)[0]
-    return section.split("```python\n", 1)[1].split("```", 1)[0]
+    """The first Python block of the Django tutorial (docs/tutorials/django.md)."""
+    root = Path(__file__).resolve().parent.parent
+    page = (root / "docs" / "tutorials" / "django.md").read_text(encoding="utf-8")
+    return page.split("```python\n", 1)[1].split("```", 1)[0]
 
 
 def test_a_startproject_site_following_the_readme(tmp_path: Path) -> None:

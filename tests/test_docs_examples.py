@@ -1,7 +1,7 @@
 """Every code example in the docs runs, so none of them rots.
 
-Each ```python block of ``docs/**/*.md`` runs; the blocks of one page run in order, in one
-namespace, in a fresh directory holding the ``cookies.toml`` below (as a reader who
+Each ```python block of ``README.md`` and ``docs/**/*.md`` runs; the blocks of one page run
+in order, in one namespace, in a fresh directory holding the ``cookies.toml`` below (as a reader who
 copies a page's examples into one file next to their registry would run them). A line
 right before a block's fence may say otherwise (CONTRIBUTING.md describes both):
 ``<!-- fragment: why -->``, a fragment on purpose (a settings excerpt, a middleware of
@@ -29,7 +29,7 @@ else:
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = sorted((ROOT / "docs").rglob("*.md"))
-PAGES = [page for page in PAGES if "_build" not in page.parts]
+PAGES = [ROOT / "README.md", *(page for page in PAGES if "_build" not in page.parts)]
 
 # A fence, maybe indented (inside a list item), maybe preceded by the fragment marker.
 FENCE = re.compile(r"^(?:[ ]*<!-- (?:(?P<fragment>fragment)|file: (?P<file>\S+))[^>]*-->\n)?"
@@ -162,3 +162,13 @@ def test_the_toml_examples_parse(code: str) -> None:
 def test_the_fixture_is_a_registry() -> None:
     cookie = Registry.loads(COOKIES_TOML, format="toml").match("_ga_X")
     assert cookie is not None and cookie.category == "analytics"
+
+
+def test_the_readme_stays_a_front_page() -> None:
+    """The README introduces and links; the docs pages hold the rest (issue 16)."""
+    lines = (ROOT / "README.md").read_text(encoding="utf-8").count("\n")
+    assert lines <= 200, f"README.md has {lines} lines: move the detail into a docs/ page"
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    linked = set(re.findall(r"\]\((docs/[^)#]+\.md)", readme))
+    missing = [p for p in linked if not (ROOT / p).is_file()]
+    assert linked and not missing, f"the README links pages that do not exist: {missing}"

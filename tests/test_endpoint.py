@@ -702,11 +702,11 @@ def test_a_delete_is_honoured_even_when_it_cannot_be_recorded(send: Driver) -> N
     assert reply.status == 200 and decoded(guard, reply).accepted == frozenset()
 
 
-# -- the README's HTML form -----------------------------------------------------------------
+# -- the docs' HTML form -------------------------------------------------------------------
 
-# Keep identical to the "Recording consent" example in README.md: this test submits it the
-# way a browser does, button by button.
-README_FORM = """
+# Keep identical to the no-JavaScript example in docs/reference/endpoint.md: this test
+# submits it the way a browser does, button by button.
+DOCS_FORM = """
 <form method="post" action="/_consent">
   <input type="hidden" name="next" value="/pricing">
   <button type="submit" name="accept" value="*">Accept all</button>
@@ -765,7 +765,7 @@ def submit(button: str, tick: frozenset[str] | set[str] = frozenset()
     """The form holding ``button`` and the fields a browser sends when it is clicked
     with the checkboxes whose value is in ``tick`` checked (HTML form submission rules)."""
     parser = FormParser()
-    parser.feed(README_FORM)
+    parser.feed(DOCS_FORM)
     (form,) = [f for f in parser.forms if button in f.buttons]
     fields = []
     for field in form.inputs:
@@ -806,10 +806,10 @@ def test_the_readme_form_works_without_javascript(
     assert [r.action for r in records] == [action]
 
 
-def test_the_tested_form_is_the_one_the_readme_shows() -> None:
-    # The form above is tested because readers copy it from the README: keep them one.
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
-    assert README_FORM.strip() in readme
+def test_the_tested_form_is_the_one_the_docs_show() -> None:
+    # The form above is tested because readers copy it from the docs: keep them one.
+    page = Path(__file__).resolve().parent.parent / "docs" / "reference" / "endpoint.md"
+    assert DOCS_FORM.strip() in page.read_text(encoding="utf-8")
 
 
 def test_wsgi_body_without_content_length_is_not_a_silent_reject() -> None:

@@ -229,7 +229,7 @@ def test_secret_key_rotation_the_flask_way_keeps_consents(tmp_path: Path) -> Non
 
 
 def test_behind_a_proxy_apply_proxyfix_after_the_extension(tmp_path: Path) -> None:
-    """The README order: ConsentGuard(app) first, then ProxyFix, so the guard sees the
+    """The documented order: ConsentGuard(app) first, then ProxyFix, so the guard sees the
     public host (for the origin check and the purge domains)."""
     guard = make_guard()
     app = flask_app(guard)

@@ -250,7 +250,7 @@ def test_flask_the_guard_outermost_logs_nothing(outer: str,
     app = _flask_app()
     app.wsgi_app = WsgiTracking(app.wsgi_app)  # type: ignore[method-assign]
     FlaskConsentGuard(app, guard=make_guard())
-    if outer == "proxyfix":  # the README's order behind a proxy
+    if outer == "proxyfix":  # the documented order behind a proxy
         app.wsgi_app = ProxyFix(app.wsgi_app, x_host=1, x_proto=1)  # type: ignore[method-assign]
     with caplog.at_level(logging.WARNING, logger="consentguard"):
         set_cookies = _flask_get_twice(app)

@@ -65,6 +65,14 @@ def test_the_tutorial_shows_every_file_of_the_example(directory: str) -> None:
 
 
 
+@pytest.mark.parametrize("directory", sorted(QUICK_STARTS))
+def test_the_readme_shows_the_app_of_the_example(directory: str) -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    app = EXAMPLES / directory / f"{QUICK_STARTS[directory][1]}.py"
+    assert _block(app) in readme, f"the README's {directory} app differs from {app.name}"
+    assert QUICK_STARTS[directory][0] in readme, "the README links the tutorial"
+
+
 @pytest.mark.filterwarnings(HTTPX_WARNING)
 @pytest.mark.parametrize("example", sorted(QUICK_STARTS), indirect=True)
 def test_the_examples_own_test_passes_from_another_directory(

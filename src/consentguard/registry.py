@@ -182,7 +182,7 @@ class Registry:
             raise RegistryError(
                 f"unsupported file type {suffix or '(none)'!r}.",
                 source=source,
-                fix="use a .toml or .json file with the schema from the README.",
+                fix="use a .toml or .json file with the schema in docs/reference/registry.md.",
             )
         try:
             text = path.read_text(encoding="utf-8")
@@ -203,7 +203,8 @@ class Registry:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, source: str | None = None) -> Registry:
-        """Build a registry from the parsed file structure (the schema in the README).
+        """Build a registry from the parsed file structure (the schema in
+        docs/reference/registry.md).
 
         :raises RegistryError: for the first problem
             :func:`~consentguard.registry.collect_problems` lists.

@@ -1,8 +1,8 @@
 """The consent stats page (``consentguard log stats --html``) in a real Chromium.
 
 Renders the page of a fortnight's fixture log, checks that it lays out at desktop and phone
-widths, and saves ``stats.png`` in the screenshots folder (the README's ``docs/stats.png``
-is a copy of it).
+widths, and saves ``stats.png`` in the screenshots folder (``docs/stats.png``, shown
+in the proof-of-consent guide, is a copy of it).
 """
 
 from __future__ import annotations

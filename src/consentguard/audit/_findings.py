@@ -16,7 +16,7 @@ from ._report import RUNS, CookieReport, Finding, RunStats
 _LIFETIME_SLACK = 1.05
 _LIFETIME_SKEW = 60.0
 
-_WHERE_IT_GOES = "README: \"Where the guard goes\""
+_WHERE_IT_GOES = "docs/howto/deployment.md: \"Where the guard goes\""
 
 
 @dataclass(frozen=True)

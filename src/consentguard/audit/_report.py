@@ -321,7 +321,8 @@ class AuditReport:
         raise KeyError(name)
 
     def to_json(self) -> dict[str, Any]:
-        """The report as a JSON-ready dict (schema ``"version": 2``, documented in the README).
+        """The report as a JSON-ready dict (schema ``"version": 2``, documented in
+        docs/reference/audit-json.md).
 
         Lists are sorted, so two audits of the same app give the same JSON; dump it
         with ``sort_keys=True`` for a byte-stable file.

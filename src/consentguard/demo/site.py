@@ -401,7 +401,7 @@ secret as the FastAPI half). It tries to set <code>_fbp</code>, <code>theme</cod
 """
 
 _FORM = """
-<p>This form is plain HTML (the README's "Recording consent" example) and needs no
+<p>This form is plain HTML (the example in the consent endpoint's reference) and needs no
 JavaScript. Currently accepted: <strong id="accepted">{accepted}</strong>.</p>
 <form method="post" action="{endpoint}">
   <input type="hidden" name="next" value="/consent">

@@ -1,6 +1,7 @@
 """Settings of the test project: what ``django-admin startproject`` writes, plus the four
-lines of the README's Django section. ``CGSITE_DB`` names the SQLite file (tests use a
-temporary one), ``CGSITE_REGISTRY`` another registry (the ``manage.py check`` test)."""
+lines of the Django tutorial (docs/tutorials/django.md). ``CGSITE_DB`` names the SQLite
+file (tests use a temporary one), ``CGSITE_REGISTRY`` another registry (the ``manage.py
+check`` test)."""
 
 from __future__ import annotations
 
