@@ -7,7 +7,7 @@ legacy ``write()`` callable is the server's own.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
@@ -41,18 +41,7 @@ class WSGIConsentMiddleware:
         cookie = environ.get("HTTP_COOKIE")
         path = environ.get("PATH_INFO", "")
         guard = self.guard
-        decision = guard.decide(
-            cookie,
-            host=environ.get("HTTP_HOST") or environ.get("SERVER_NAME", ""),
-            gpc=environ.get("HTTP_SEC_GPC") == "1",
-            dnt=environ.get("HTTP_DNT") == "1",
-            path=path,
-        )
-        if decision.cookie_changed:
-            if decision.cookie_header is None:
-                environ.pop("HTTP_COOKIE", None)
-            else:
-                environ["HTTP_COOKIE"] = decision.cookie_header
+        decision = decide_environ(guard, environ, path)
         environ[ENVIRON_CONSENT] = decision.consent
         environ[ENVIRON_DECISION] = decision
 
@@ -68,6 +57,25 @@ class WSGIConsentMiddleware:
             return start_response(status, filtered, exc_info)
 
         return self.app(environ, guarded_start_response)  # untouched: close() still runs
+
+
+def decide_environ(guard: ConsentGuard, environ: MutableMapping[str, Any], path: str
+                   ) -> Decision:
+    """Decide for a WSGI environ (or Django's ``request.META``, which has its keys) and
+    give it the ``Cookie`` header the app may see."""
+    decision = guard.decide(
+        environ.get("HTTP_COOKIE"),
+        host=environ.get("HTTP_HOST") or environ.get("SERVER_NAME", ""),
+        gpc=environ.get("HTTP_SEC_GPC") == "1",
+        dnt=environ.get("HTTP_DNT") == "1",
+        path=path,
+    )
+    if decision.cookie_changed:
+        if decision.cookie_header is None:
+            environ.pop("HTTP_COOKIE", None)
+        else:
+            environ["HTTP_COOKIE"] = decision.cookie_header
+    return decision
 
 
 def serve_wsgi(guard: ConsentGuard, decision: Decision, environ: WSGIEnvironment,

@@ -15,7 +15,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase
 
 from ..asgi import _is_async, record_proof_async
 from ..endpoint import EndpointResponse, handle, is_endpoint_path, record_proof
-from ..wsgi import ENVIRON_DECISION, endpoint_request, read_body
+from ..wsgi import ENVIRON_DECISION, decide_environ, endpoint_request, read_body
 from .conf import get_guard
 from .response import add_set_cookie, filter_response
 
@@ -59,7 +59,7 @@ class ConsentMiddleware:
             return self.get_response(request)
         guard = get_guard()
         cookie = request.META.get("HTTP_COOKIE")
-        decision = _decide(guard, request, cookie)
+        decision = _decide(guard, request)
         if is_endpoint_path(guard, request.path_info):
             answer = _endpoint(guard, decision, request, cookie)
             if _is_async(guard.on_consent):  # a sync chain, even under ASGI: bridge to it
@@ -76,7 +76,7 @@ class ConsentMiddleware:
             return response
         guard = get_guard()
         cookie = request.META.get("HTTP_COOKIE")
-        decision = _decide(guard, request, cookie)
+        decision = _decide(guard, request)
         if is_endpoint_path(guard, request.path_info):
             answer = _endpoint(guard, decision, request, cookie)
             return _to_django(await record_proof_async(guard, answer))
@@ -98,20 +98,9 @@ def _outer_decision(request: HttpRequest) -> Decision | None:
     return decision
 
 
-def _decide(guard: ConsentGuard, request: HttpRequest, cookie: str | None) -> Decision:
-    meta = request.META
-    decision = guard.decide(
-        cookie,
-        host=meta.get("HTTP_HOST") or meta.get("SERVER_NAME", ""),
-        gpc=meta.get("HTTP_SEC_GPC") == "1",
-        dnt=meta.get("HTTP_DNT") == "1",
-        path=request.path_info,
-    )
+def _decide(guard: ConsentGuard, request: HttpRequest) -> Decision:
+    decision = decide_environ(guard, request.META, request.path_info)
     if decision.cookie_changed:
-        if decision.cookie_header is None:
-            meta.pop("HTTP_COOKIE", None)
-        else:
-            meta["HTTP_COOKIE"] = decision.cookie_header
         # request.COOKIES is parsed from META once and cached: make it read the new header.
         request.__dict__.pop("COOKIES", None)
     request.consent = decision.consent  # type: ignore[attr-defined]
