@@ -11,6 +11,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from benchmarks.server import stop
+
 DJANGO_PROJECT = Path(__file__).resolve().parent / "djangoproject"
 
 COMMANDS = {
@@ -54,9 +56,4 @@ def serve(name: str, env: dict[str, str], log: Path, *options: str) -> Iterator[
                 time.sleep(0.1)
         yield port
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop([process])

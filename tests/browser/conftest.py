@@ -26,6 +26,8 @@ from typing import Any, NoReturn
 
 import pytest
 
+from benchmarks.server import stop
+
 ROOT = Path(__file__).resolve().parents[2]
 INSTALL_HINT = "run `bash scripts/install-browser.sh` (apt-get install chromium chromium-driver)"
 #: Set CG_REQUIRE_BROWSER=1 (CI does, once the browser is installed) to fail, not skip.
@@ -89,12 +91,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
                 time.sleep(0.05)
         yield Demo(port)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop([proc])
 
 
 @pytest.fixture(scope="session")
