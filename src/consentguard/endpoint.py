@@ -135,23 +135,11 @@ def state(guard: ConsentGuard, decision: Decision, *, gpc: bool) -> dict[str, An
     }
 
 
-# The registry's part of the state, worked out once per registry (the banner asks for the
-# state on every page view); registries are immutable, so their identity is the key.
-_views: dict[int, tuple[Registry, list[dict[str, Any]]]] = {}
-
-
 def _categories_view(registry: Registry) -> list[dict[str, Any]]:
-    known = _views.get(id(registry))
-    if known is not None and known[0] is registry:
-        return known[1]
-    # The policy page's view of each category, plus what the banner needs besides.
-    view = [{**shown, "consent_mode": list(category.consent_mode)}
+    """The policy page's view of each category, plus what the banner needs besides."""
+    return [{**shown, "consent_mode": list(category.consent_mode)}
             for shown, category in zip(policy_data(registry)["categories"],
                                        registry.categories, strict=True)]
-    if len(_views) >= 16:  # a process has one or two registries; tests make many
-        _views.clear()
-    _views[id(registry)] = (registry, view)
-    return view
 
 
 def handle(guard: ConsentGuard, decision: Decision, request: EndpointRequest,
