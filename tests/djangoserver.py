@@ -11,8 +11,6 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from benchmarks.server import stop
-
 DJANGO_PROJECT = Path(__file__).resolve().parent / "djangoproject"
 
 COMMANDS = {
@@ -56,4 +54,9 @@ def serve(name: str, env: dict[str, str], log: Path, *options: str) -> Iterator[
                 time.sleep(0.1)
         yield port
     finally:
-        stop([process])
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
