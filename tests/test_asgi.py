@@ -477,3 +477,11 @@ def test_str_set_cookies_are_filtered_under_uvicorn_with_h11() -> None:
     finally:
         server.should_exit = True
         thread.join(10)
+
+
+def test_the_asgi_types_live_in_a_private_module_and_are_still_importable_here() -> None:
+    import consentguard._types
+    import consentguard.asgi
+
+    for name in ("ASGIApp", "Message", "Receive", "Scope", "Send"):
+        assert getattr(consentguard.asgi, name) is getattr(consentguard._types, name)

@@ -8,12 +8,13 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from fastapi import Response  # module level: FastAPI resolves string annotations here
 
 from consentguard import Category, ConsentGuard, Cookie, Registry
+from consentguard.asgi import Receive, Scope, Send
 from consentguard.audit import (
     AuditError,
     AuditReport,
@@ -184,7 +185,7 @@ def test_fastapi_site_report(sites: dict[str, ModuleType]) -> None:
 
 
 def test_asgi_startup_failure_stops_the_audit() -> None:
-    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
         assert scope["type"] == "lifespan"
         await receive()
         await send({"type": "lifespan.startup.failed", "message": "no database"})
@@ -194,7 +195,7 @@ def test_asgi_startup_failure_stops_the_audit() -> None:
 
 
 def test_plain_asgi_app_without_lifespan() -> None:
-    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             raise RuntimeError("lifespan not supported")
         await send({"type": "http.response.start", "status": 200, "headers": [
@@ -703,3 +704,11 @@ def test_detect_interface() -> None:
     assert detect_interface(AsgiApp()) == "asgi"
     with pytest.raises(AuditError):
         detect_interface(lambda: None)
+
+
+def test_the_audit_takes_wsgi_and_asgi_apps_only() -> None:
+    """Checked by ``mypy --strict``, which reads the tests and rejects an unneeded ignore:
+    each line fails the type check while ``audit_app``'s ``app`` is ``Any``."""
+    if TYPE_CHECKING:
+        audit_app(42)  # type: ignore[arg-type]
+        audit_app(lambda environ: [b""])  # type: ignore[arg-type]

@@ -9,10 +9,15 @@ from __future__ import annotations
 
 import inspect
 import itertools
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar
 
 from ._placement import check_asgi_stack
+from ._types import ASGIApp as ASGIApp
+from ._types import Message as Message
+from ._types import Receive as Receive
+from ._types import Scope as Scope
+from ._types import Send as Send
 from .endpoint import (
     MAX_BODY,
     EndpointRequest,
@@ -27,12 +32,6 @@ if TYPE_CHECKING:
     from .guard import ConsentGuard, Decision
 
 __all__ = ["ASGIApp", "ConsentMiddleware", "Receive", "Scope", "Send", "record_proof_async"]
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 # The request headers the guard reads, under every ASCII spelling of their names (header
 # names are case-insensitive, and ``bytes.lower`` folds ASCII only): 152 keys, so each

@@ -31,7 +31,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, cast
 from urllib.parse import urlsplit
 
 from ..registry import Category, Registry
@@ -50,6 +50,11 @@ from ._report import (
     RunStats,
     SetCookieAttributes,
 )
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIApplication
+
+    from .._types import ASGIApp
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -108,7 +113,7 @@ def _no_registry() -> Registry:
 
 
 def audit_app(
-    app: Any,
+    app: WSGIApplication | ASGIApp,
     *,
     registry: Registry | str | Path | None = None,
     paths: Sequence[str] = ("/",),
@@ -126,8 +131,8 @@ def audit_app(
         audit never adds one. When it finds the app's guard it watches just inside it
         (to tell what the guard removed), signs the all-accepted run's consent with it,
         and uses its registry when ``registry`` is None.
-    :param registry: the declared cookies (a :class:`Registry` or a file path). Without
-        one (and no guard in the app), every cookie counts as undeclared.
+    :param registry: the declared cookies (a :class:`~consentguard.Registry` or a file
+        path). Without one (and no guard in the app), every cookie counts as undeclared.
     :param paths: the paths to start from (each starts with ``/``; a query is allowed).
     :param crawl: how many more pages to visit by following same-site ``<a href>`` links
         of HTML pages, breadth first (``0``: only ``paths``). Redirects are followed as a
@@ -193,11 +198,14 @@ def audit_app(
     guarded = False
     tap = _Tap()
     with _watching(located, tap) as watching:
-        driver = _AsgiDriver(app, base_url, extra) if interface == "asgi" else None
+        # detect_interface told them apart
+        driver = (_AsgiDriver(cast("ASGIApp", app), base_url, extra) if interface == "asgi"
+                  else None)
         try:
             if driver is not None:
                 driver.start()
-            fetch = driver.fetcher() if driver is not None else _wsgi_fetch(app, base_url, extra)
+            fetch = (driver.fetcher() if driver is not None
+                     else _wsgi_fetch(cast("WSGIApplication", app), base_url, extra))
             for run_name in runs:
                 run_pages, run_observations, run_guarded = _crawl(
                     run_name, fetch, tap, watching=watching, paths=start, crawl=crawl,

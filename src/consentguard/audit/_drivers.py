@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 from ..asgi import ConsentMiddleware
 from ..wsgi import ENVIRON_DECISION
 from ._loading import _describe, _Located
 from ._report import AuditError
+
+if TYPE_CHECKING:
+    from _typeshed import OptExcInfo
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+    from .._types import ASGIApp, Message, Receive, Scope, Send
 
 _MAX_HTML = 5 * 1024 * 1024  # enough to find the links of any real page
 _REQUEST_TIMEOUT = 30.0
@@ -87,12 +93,13 @@ def _request_headers(cookie: str | None, extra: Sequence[tuple[str, str]]
     return headers
 
 
-def _wsgi_tap(app: Any, tap: _Tap) -> Any:
-    def tapped(environ: dict[str, Any], start_response: Any) -> Any:
+def _wsgi_tap(app: WSGIApplication, tap: _Tap) -> WSGIApplication:
+    def tapped(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         tap.reached = True
 
         def tapped_start_response(status: str, headers: list[tuple[str, str]],
-                                  exc_info: Any = None) -> Any:
+                                  exc_info: OptExcInfo | None = None
+                                  ) -> Callable[[bytes], object]:
             tap.set_cookies = [v for k, v in headers if k.lower() == "set-cookie"]
             if exc_info is None:
                 return start_response(status, headers)
@@ -103,7 +110,7 @@ def _wsgi_tap(app: Any, tap: _Tap) -> Any:
     return tapped
 
 
-def _wsgi_fetch(app: Any, base_url: str, extra: Sequence[tuple[str, str]]) -> _Fetch:
+def _wsgi_fetch(app: WSGIApplication, base_url: str, extra: Sequence[tuple[str, str]]) -> _Fetch:
     from werkzeug.test import EnvironBuilder
 
     def fetch(target: str, cookie: str | None) -> _Response:
@@ -117,7 +124,7 @@ def _wsgi_fetch(app: Any, base_url: str, extra: Sequence[tuple[str, str]]) -> _F
         chunks: list[bytes] = []
 
         def start_response(status: str, headers: list[tuple[str, str]],
-                           exc_info: Any = None) -> Callable[[bytes], object]:
+                           exc_info: OptExcInfo | None = None) -> Callable[[bytes], object]:
             response.status = int(status.split(None, 1)[0])
             response.headers = list(headers)
             return chunks.append
@@ -164,12 +171,12 @@ def _django_tap(get_response: Any, tap: _Tap, *, is_async: bool) -> Any:
     return tapped
 
 
-def _asgi_tap(app: Any, tap: _Tap) -> Any:
-    async def tapped(scope: dict[str, Any], receive: Any, send: Any) -> None:
+def _asgi_tap(app: ASGIApp, tap: _Tap) -> ASGIApp:
+    async def tapped(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             tap.reached = True
 
-        async def tapped_send(message: Mapping[str, Any]) -> None:
+        async def tapped_send(message: Message) -> None:
             if message["type"] == "http.response.start":
                 tap.set_cookies = [v.decode("latin-1") for k, v in message.get("headers", ())
                                    if k.lower() == b"set-cookie"]
@@ -183,14 +190,15 @@ def _asgi_tap(app: Any, tap: _Tap) -> Any:
 class _AsgiDriver:
     """Runs an ASGI app on a private event loop: lifespan once, then one request at a time."""
 
-    def __init__(self, app: Any, base_url: str, extra: Sequence[tuple[str, str]] = ()) -> None:
+    def __init__(self, app: ASGIApp, base_url: str,
+                 extra: Sequence[tuple[str, str]] = ()) -> None:
         self.app = app
         self.base = urlsplit(base_url)
         self.extra = list(extra)
         self.loop = asyncio.new_event_loop()
         self.state: dict[str, Any] = {}
         self._lifespan: asyncio.Task[None] | None = None
-        self._inbox: asyncio.Queue[dict[str, Any]] | None = None
+        self._inbox: asyncio.Queue[Message] | None = None
 
     def start(self) -> None:
         self.loop.run_until_complete(self._startup())
@@ -208,20 +216,25 @@ class _AsgiDriver:
             self.loop.close()
 
     async def _startup(self) -> None:
-        inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        inbox: asyncio.Queue[Message] = asyncio.Queue()
         started: asyncio.Future[str | None] = self.loop.create_future()
 
-        async def send(message: Mapping[str, Any]) -> None:
+        async def send(message: Message) -> None:
             kind = message["type"]
             if kind.startswith("lifespan.startup.") and not started.done():
                 started.set_result(None if kind.endswith("complete")
                                    else str(message.get("message", "")))
 
-        scope = {"type": "lifespan", "asgi": {"version": "3.0", "spec_version": "2.0"},
-                 "state": self.state}
-        task = self.loop.create_task(self.app(scope, inbox.get, send))
+        scope: Scope = {"type": "lifespan", "asgi": {"version": "3.0", "spec_version": "2.0"},
+                        "state": self.state}
+
+        async def lifespan() -> None:  # a task needs a coroutine; an ASGI app gives an awaitable
+            await self.app(scope, inbox.get, send)
+
+        task = self.loop.create_task(lifespan())
         await inbox.put({"type": "lifespan.startup"})
-        await asyncio.wait({task, started}, timeout=_LIFESPAN_TIMEOUT,
+        either: list[asyncio.Future[Any]] = [task, started]
+        await asyncio.wait(either, timeout=_LIFESPAN_TIMEOUT,
                            return_when=asyncio.FIRST_COMPLETED)
         if started.done():
             failure = started.result()
@@ -250,7 +263,7 @@ class _AsgiDriver:
 
         return fetch
 
-    async def _request(self, app: Any, target: str, cookie: str | None) -> _Response:
+    async def _request(self, app: ASGIApp, target: str, cookie: str | None) -> _Response:
         split = urlsplit(target)
         state = dict(self.state)
         base = self.base
@@ -258,7 +271,7 @@ class _AsgiDriver:
         headers = [(b"host", base.netloc.encode("latin-1"))]
         headers += [(k.lower().encode("latin-1"), v.encode("latin-1"))
                     for k, v in _request_headers(cookie, self.extra)]
-        scope = {
+        scope: Scope = {
             "type": "http",
             "asgi": {"version": "3.0", "spec_version": "2.3"},
             "http_version": "1.1",
@@ -278,7 +291,7 @@ class _AsgiDriver:
         done = asyncio.Event()
         request_sent = False
 
-        async def receive() -> dict[str, Any]:
+        async def receive() -> Message:
             nonlocal request_sent
             if not request_sent:
                 request_sent = True
@@ -286,7 +299,7 @@ class _AsgiDriver:
             await done.wait()  # a client that stays until the response is complete
             return {"type": "http.disconnect"}
 
-        async def send(message: Mapping[str, Any]) -> None:
+        async def send(message: Message) -> None:
             if message["type"] == "http.response.start":
                 response.status = int(message["status"])
                 response.headers = [(k.decode("latin-1"), v.decode("latin-1"))

@@ -8,7 +8,7 @@ import os
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from .._placement import asgi_layers_outside, is_proxy_fixer, layer_name
 from ..asgi import ConsentMiddleware
@@ -16,15 +16,21 @@ from ..guard import ConsentGuard
 from ..wsgi import WSGIConsentMiddleware
 from ._report import AuditError, Interface
 
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIApplication
+
+    from .._types import ASGIApp
+
 # -- loading an app ----------------------------------------------------------------------------
 
 
-def load_app(target: str, *, factory: bool = False) -> Any:
+def load_app(target: str, *, factory: bool = False) -> WSGIApplication | ASGIApp:
     """Import the app named ``module:attribute`` (the current directory is importable).
 
     :param target: ``"package.module:app"``; the attribute may be dotted (``"web:api.app"``).
     :param factory: call the attribute with no arguments to get the app.
     :raises AuditError: when it cannot be imported, with a one-line reason and the fix.
+        Whether it is an app at all, :func:`detect_interface` tells.
     """
     module_name, sep, attribute = target.partition(":")
     if not sep or not module_name or not attribute:
@@ -57,14 +63,14 @@ def load_app(target: str, *, factory: bool = False) -> Any:
             obj = obj()
         except Exception as exc:
             raise AuditError(f"cannot build the app: {target}() raised {_describe(exc)}") from exc
-    return obj
+    return cast("WSGIApplication | ASGIApp", obj)
 
 
 def _describe(exc: BaseException) -> str:
     return " ".join(f"{type(exc).__name__}: {exc}".split())
 
 
-def detect_interface(app: Any) -> Interface:
+def detect_interface(app: object) -> Interface:
     """``"asgi"`` for an async callable of three arguments, ``"wsgi"`` for one of two.
 
     :raises AuditError: for anything else.
@@ -95,17 +101,17 @@ class _Located:
     """The app's guard, the middleware instance to watch just inside, and what wraps it."""
 
     guard: ConsentGuard | None = None
-    layer: Any = None  # the WSGIConsentMiddleware / ConsentMiddleware that runs the guard
+    layer: object = None  # the WSGIConsentMiddleware / ConsentMiddleware that runs the guard
     outside: tuple[str, ...] = ()  # the middleware outside it, outermost first
     built: Any = None  # a Starlette app whose middleware stack the audit built
     inner: str = "app"  # the layer's attribute that holds what it wraps
 
 
-def _locate(app: Any) -> _Located:
+def _locate(app: WSGIApplication | ASGIApp) -> _Located:
     """Find the guard in ``app`` as deployed: wrappers' ``app`` attributes, Flask's
     ``wsgi_app``, Starlette's middleware list. Nothing is changed."""
     outside: list[Any] = []
-    layer = app
+    layer: Any = app  # whatever wraps what, found by its attributes
     for _ in range(32):  # wrappers nest a few levels at most; never loop forever
         if isinstance(layer, (WSGIConsentMiddleware, ConsentMiddleware)):
             return _Located(layer.guard, layer, _names(outside))
