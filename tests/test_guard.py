@@ -19,7 +19,6 @@ from consentguard import (
     UndeclaredCookieError,
     Violation,
 )
-from consentguard.consent import ConsentCodec
 from consentguard.cookies import is_deletion, set_cookie_name
 
 Headers = list[tuple[str, str]]
@@ -591,17 +590,22 @@ def test_bad_options_are_value_errors(registry: Registry, options: dict[str, obj
         ConsentGuard(registry, secret_key=SECRET, **options)  # type: ignore[arg-type]
 
 
-def test_a_bad_cache_size_set_later_is_refused_and_changes_nothing(
-        guard: ConsentGuard) -> None:
-    with pytest.raises(ValueError, match="cache_size must be a positive int"):
-        guard.cache_size = -1
-    assert guard.cache_size == guard.codec.cache_size == 4096
+@pytest.mark.parametrize("option", [
+    "registry", "unknown", "mode", "report_only", "endpoint", "cookie_name", "on_violation",
+    "on_consent", "gpc_categories", "gpc_overrides_consent", "honor_dnt", "gpc_json",
+    "cache_control", "cookie_secure", "cookie_samesite", "cookie_domain", "cookie_path",
+    "trusted_origins", "clock", "codec", "cache_size",
+])
+def test_options_are_fixed_at_construction(guard: ConsentGuard, option: str) -> None:
+    before = getattr(guard, option)
+    with pytest.raises(AttributeError):
+        setattr(guard, option, before)
+    assert getattr(guard, option) is before
 
 
-def test_a_codec_put_in_later_takes_the_guards_cache_size(guard: ConsentGuard) -> None:
-    guard.cache_size = 7
-    guard.codec = ConsentCodec(guard.registry, SECRET, max_age=60, refusal_max_age=60)
-    assert guard.codec.cache_size == 7
+def test_the_codec_remembers_as_many_values_as_cache_size(registry: Registry) -> None:
+    guard = ConsentGuard(registry, secret_key=SECRET, cache_size=7)
+    assert guard.cache_size == guard.codec.cache_size == 7
 
 
 def test_registry_must_be_a_registry() -> None:

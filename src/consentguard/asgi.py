@@ -193,11 +193,11 @@ async def record_proof_async(guard: ConsentGuard, response: EndpointResponse) ->
         return response
     try:
         if _is_async(on_consent):
-            await on_consent(record)
+            result = on_consent(record)
         else:
             result = await _in_thread(on_consent, record)
-            if inspect.isawaitable(result):  # a callable object whose __call__ is async
-                await result
+        if inspect.isawaitable(result):  # (a callable object whose __call__ is async, too)
+            await result
     except Exception:
         return proof_failed(response)
     return response

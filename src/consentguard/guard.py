@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication
 
     from .asgi import ASGIApp, ConsentMiddleware
+    from .log import ConsentRecord
     from .wsgi import WSGIConsentMiddleware
 
 __all__ = ["ConsentGuard", "Decision", "Mode", "Unknown", "Violation"]
@@ -106,15 +107,14 @@ _RESPONSES_SEEN = 8192
 _MEMO_HEADERS = 64
 _MEMO_BYTES = 16384
 _INFINITY = float("inf")
-# Attributes whose change must drop what the hot path remembered.
-_OPTIONS = frozenset({
-    "registry", "codec", "unknown", "mode", "report_only", "cookie_name", "gpc_categories",
-    "gpc_overrides_consent", "honor_dnt", "cache_control", "clock", "on_violation",
-})
 
 
 class ConsentGuard:
     """Enforces a registry's categories on every request, against the visitor's consent.
+
+    Every option is fixed at construction and readable as a read-only attribute of the
+    same name (``guard.unknown``); assigning one raises :class:`AttributeError`. To serve
+    other options, build another guard.
 
     :param registry: the declared cookies and categories.
     :param secret_key: signs the consent cookie; a list for key rotation, newest first
@@ -175,8 +175,8 @@ class ConsentGuard:
         cookie_name: str = "cg_consent",
         max_age: int | float | timedelta = SIX_MONTHS,
         refusal_max_age: int | float | timedelta = SIX_MONTHS,
-        on_violation: Callable[[Violation], Any] | None = None,
-        on_consent: Callable[[Any], Any] | None = None,
+        on_violation: Callable[[Violation], object] | None = None,
+        on_consent: Callable[[ConsentRecord], object] | None = None,
         gpc_categories: Iterable[str] | None = None,
         gpc_overrides_consent: bool = False,
         honor_dnt: bool = False,
@@ -204,33 +204,33 @@ class ConsentGuard:
             raise ValueError(f"cookie_secure must be 'auto', True or False, not {cookie_secure!r}")
         _check_prefixed_cookie(cookie_name, cookie_secure, cookie_domain, cookie_path)
         _check_cache_size(cache_size)
-        self.registry = registry
-        self.unknown: Unknown = unknown
-        self.mode: Mode = mode
-        self.report_only = mode == "report-only"
-        self.endpoint = endpoint
-        self.cookie_name = cookie_name
-        self.on_violation = on_violation
-        self.on_consent = on_consent
-        self.gpc_overrides_consent = gpc_overrides_consent
-        self.honor_dnt = honor_dnt
-        self.gpc_json = gpc_json
-        self.cache_control = cache_control
-        self.cookie_secure = cookie_secure
-        self.cookie_samesite = cookie_samesite
-        self.cookie_domain = cookie_domain
-        self.cookie_path = cookie_path
-        self.trusted_origins = parse_origins(trusted_origins)
-        self.clock = clock
-        self.codec = ConsentCodec(
+        self._registry = registry
+        self._unknown: Unknown = unknown
+        self._mode: Mode = mode
+        self._report_only = mode == "report-only"
+        self._endpoint = endpoint
+        self._cookie_name = cookie_name
+        self._on_violation = on_violation
+        self._on_consent = on_consent
+        self._gpc_overrides_consent = gpc_overrides_consent
+        self._honor_dnt = honor_dnt
+        self._gpc_json = gpc_json
+        self._cache_control = cache_control
+        self._cookie_secure = cookie_secure
+        self._cookie_samesite = cookie_samesite
+        self._cookie_domain = cookie_domain
+        self._cookie_path = cookie_path
+        self._trusted_origins = parse_origins(trusted_origins)
+        self._clock = clock
+        self._codec = ConsentCodec(
             registry, secret_key, max_age=max_age, refusal_max_age=refusal_max_age, clock=clock,
             cache_size=cache_size,
         )
-        self.cache_size = cache_size
+        self._cache_size = cache_size
         if gpc_categories is None:  # default: marketing, where the registry has one to deny
             gpc_categories = [c.name for c in registry.categories
                               if c.name == "marketing" and not c.required]
-        self.gpc_categories = frozenset(gpc_categories)
+        self._gpc_categories = frozenset(gpc_categories)
         for name in self.gpc_categories:
             if name not in registry.category_names:
                 raise ValueError(f"gpc_categories names {name!r}, which the registry does not "
@@ -259,32 +259,6 @@ class ConsentGuard:
         # Hashes of header lists seen once: a list is remembered when it comes again, so
         # responses that never repeat (per-visitor values) cost no remembering.
         self._seen_responses: set[int] = set()
-        self._forget()
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        # The hot path remembers answers worked out under the current options: changing
-        # one after construction (tests do) forgets them, so no stale answer can pass.
-        if name == "cache_size":
-            _check_cache_size(value)
-        object.__setattr__(self, name, value)
-        if name == "mode":
-            object.__setattr__(self, "report_only", value == "report-only")
-        elif name == "report_only":
-            object.__setattr__(self, "mode", "report-only" if value else "enforce")
-        elif name == "cache_size":
-            self.codec.cache_size = value  # (both caches shrink at their next insertion)
-        elif name == "codec" and "cache_size" in self.__dict__:
-            value.cache_size = self.cache_size  # one bound for both caches
-        if name in _OPTIONS and "_decisions" in self.__dict__:
-            self._forget()
-
-    def _forget(self) -> None:
-        """Drop every remembered answer and rework what follows from the options."""
-        self._decisions.clear()
-        self._responses.clear()
-        self._seen_responses.clear()
-        self._tables.clear()
-        self._raw_tables.clear()
         # Verdicts whose request cookies the app may see.
         self._passes = (_ALLOW, _CONSENTED, _UNKNOWN) if self.unknown == "allow" else (
             _ALLOW, _CONSENTED)
@@ -292,6 +266,113 @@ class ConsentGuard:
         self._quiet = self.on_violation is None and not self.report_only
         # Whole responses can be remembered when, besides, no error is to be raised.
         self._remember_responses = self._quiet and self.unknown != "raise"
+
+    # -- options: fixed at construction (read-only; build a new guard to change one) ----------
+
+    @property
+    def registry(self) -> Registry:
+        """The declared cookies and categories."""
+        return self._registry
+
+    @property
+    def unknown(self) -> Unknown:
+        """What happens to undeclared cookies: ``"block"``, ``"allow"`` or ``"raise"``."""
+        return self._unknown
+
+    @property
+    def mode(self) -> Mode:
+        """``"enforce"`` or ``"report-only"``."""
+        return self._mode
+
+    @property
+    def endpoint(self) -> str | None:
+        """The consent endpoint's path, or ``None``."""
+        return self._endpoint
+
+    @property
+    def cookie_name(self) -> str:
+        """The consent cookie's name."""
+        return self._cookie_name
+
+    @property
+    def on_violation(self) -> Callable[[Violation], object] | None:
+        """Called with each :class:`Violation`."""
+        return self._on_violation
+
+    @property
+    def on_consent(self) -> Callable[[ConsentRecord], object] | None:
+        """Called with each recorded :class:`~consentguard.log.ConsentRecord`."""
+        return self._on_consent
+
+    @property
+    def gpc_categories(self) -> frozenset[str]:
+        """The categories a ``Sec-GPC: 1`` request denies."""
+        return self._gpc_categories
+
+    @property
+    def gpc_overrides_consent(self) -> bool:
+        """Whether GPC denies them even after an explicit opt-in."""
+        return self._gpc_overrides_consent
+
+    @property
+    def honor_dnt(self) -> bool:
+        """Whether ``DNT: 1`` counts like ``Sec-GPC: 1``."""
+        return self._honor_dnt
+
+    @property
+    def gpc_json(self) -> bool | str:
+        """Whether (and with which ``lastUpdate``) ``/.well-known/gpc.json`` is served."""
+        return self._gpc_json
+
+    @property
+    def cache_control(self) -> bool:
+        """Whether responses carrying consent-dependent cookies are made private."""
+        return self._cache_control
+
+    @property
+    def cookie_secure(self) -> bool | Literal['auto']:
+        """The consent cookie's ``Secure`` flag."""
+        return self._cookie_secure
+
+    @property
+    def cookie_samesite(self) -> Literal['Lax', 'Strict', 'None']:
+        """The consent cookie's ``SameSite``."""
+        return self._cookie_samesite
+
+    @property
+    def cookie_domain(self) -> str | None:
+        """The consent cookie's ``Domain``."""
+        return self._cookie_domain
+
+    @property
+    def cookie_path(self) -> str:
+        """The consent cookie's ``Path``."""
+        return self._cookie_path
+
+    @property
+    def trusted_origins(self) -> frozenset[str]:
+        """Origins whose consent POSTs the endpoint accepts."""
+        return self._trusted_origins
+
+    @property
+    def clock(self) -> Callable[[], float]:
+        """Returns the current Unix time."""
+        return self._clock
+
+    @property
+    def codec(self) -> ConsentCodec:
+        """Signs and verifies the consent cookie."""
+        return self._codec
+
+    @property
+    def cache_size(self) -> int:
+        """The bound of the remembered consent values (``cache_size=``)."""
+        return self._cache_size
+
+    @property
+    def report_only(self) -> bool:
+        """Whether ``mode`` is ``"report-only"``."""
+        return self._report_only
 
     # -- consent cookie ---------------------------------------------------------------------
 
