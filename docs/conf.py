@@ -55,4 +55,6 @@ nitpick_ignore_regex = [
     # flask.py's annotation for the core guard, as its module imports it (``from . import
     # guard as _guard``): autodoc cannot evaluate it and shows the text
     ("py:class", r"_guard\.ConsentGuard"),
+    # ConsentGuard.codec's type: the guard's signing machinery, not documented API
+    ("py:class", r"consentguard\.consent\.ConsentCodec"),
 ]
