@@ -1,9 +1,9 @@
 """Shared fixture apps for the framework integration tests.
 
-One registry, one set of ``Set-Cookie`` headers every app sends, and the same small app
-written as raw WSGI, raw ASGI, Flask, Starlette and FastAPI, so each test file can ask
-the same questions of each adapter. Plain functions, no pytest fixtures: import what
-you need (``from apps import ...``).
+One set of ``Set-Cookie`` headers every app sends, and the same small app written as raw
+WSGI, raw ASGI, Flask, Starlette and FastAPI over the registry, secret and clock of
+:mod:`support`, so each test file can ask the same questions of each adapter. Plain
+functions, no pytest fixtures: import what you need (``from apps import ...``).
 """
 
 from __future__ import annotations
@@ -21,8 +21,9 @@ from starlette.middleware import Middleware
 from starlette.requests import Request as StarletteRequest
 from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Mount, Route
+from support import HOST, NOW, ORIGIN
 
-from consentguard import Category, ConsentGuard, Cookie, Registry
+from consentguard import ConsentGuard
 from consentguard.asgi import ConsentMiddleware
 from consentguard.cookies import is_deletion, set_cookie_name
 from consentguard.fastapi import CurrentConsent, CurrentDecision
@@ -37,37 +38,6 @@ Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
-
-SECRET = "integration-test-secret-0123456789"
-HOST = "www.example.com"
-ORIGIN = f"https://{HOST}"
-NOW = 1_780_000_000.0  # a fixed "now" (2026-05-28) for clocks
-
-CATEGORIES = (
-    Category("essential", required=True, description="Needed for the site to work"),
-    Category("functional", description="Remember your preferences"),
-    Category("analytics", description="Help us understand usage"),
-    Category("marketing", description="Advertising and cross-site tracking"),
-)
-
-COOKIES = (
-    Cookie("session", category="essential", purpose="Keeps you logged in", duration="session"),
-    Cookie("lang", category="functional", purpose="Your language", duration="1 year"),
-    Cookie("theme", category="functional", storage="localStorage", purpose="Theme",
-           duration="persistent"),
-    Cookie("_ga", category="analytics", purpose="Distinguishes visitors", duration="2 years",
-           provider="Google Analytics", domain=".example.com"),
-    Cookie("_ga_*", category="analytics", purpose="Keeps session state", duration="2 years",
-           provider="Google Analytics", domain=".example.com"),
-    Cookie("stats", category="analytics", purpose="Page statistics", duration="30 days",
-           path="/blog"),
-    Cookie("_fbp", category="marketing", purpose="Ad delivery", duration="3 months",
-           provider="Meta", domain=".example.com"),
-)
-
-# An extra analytics cookie: adding it changes the analytics revision (re-consent).
-EXTRA_ANALYTICS = Cookie("_hjid", category="analytics", purpose="Hotjar visitor id",
-                         duration="1 year", provider="Hotjar")
 
 # What every fixture app tries to set, one cookie per category, plus an undeclared one.
 APP_SET_COOKIES = (
@@ -84,30 +54,6 @@ BY_CATEGORY = {
     "analytics": ["_ga", "_ga_XYZ"],
     "marketing": ["_fbp"],
 }
-
-
-def make_registry(*, extra: Sequence[Cookie] = (), version: str | None = None) -> Registry:
-    """The test registry (plus ``extra`` cookies)."""
-    return Registry(CATEGORIES, (*COOKIES, *extra), version=version)
-
-
-class Clock:
-    """A clock tests move by hand (``guard = ConsentGuard(..., clock=clock)``)."""
-
-    def __init__(self, now: float = NOW) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
-def make_guard(registry: Registry | None = None, **options: Any) -> ConsentGuard:
-    """A guard over the test registry with the test secret; ``options`` as ConsentGuard's."""
-    options.setdefault("clock", Clock())
-    return ConsentGuard(registry or make_registry(), SECRET, **options)
 
 
 def expected(*optional: str) -> list[str]:

@@ -11,7 +11,6 @@ import pytest
 from apps import (
     ALL_BROWSER_COOKIES,
     APP_SET_COOKIES,
-    Clock,
     Message,
     Receive,
     Scope,
@@ -25,8 +24,6 @@ from apps import (
     expected,
     header_values,
     http_scope,
-    make_guard,
-    make_registry,
     set_cookie_values,
     stored_names,
     websocket_scope,
@@ -38,6 +35,7 @@ from starlette.requests import Request
 from starlette.responses import StreamingResponse
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
+from support import FrozenClock, make_guard, make_registry
 
 from consentguard import Consent, ConsentGuard, UndeclaredCookieError, Violation
 from consentguard.asgi import ConsentMiddleware
@@ -71,7 +69,7 @@ def test_consent_lets_its_categories_cookies_pass(accepted: list[str]) -> None:
 
 
 def test_forged_expired_and_rotated_out_consent_fall_back_to_required_only() -> None:
-    clock = Clock()
+    clock = FrozenClock()
     guard = make_guard(clock=clock, max_age=60)
     app = guard.asgi(asgi_app)
     forged = ConsentGuard(make_registry(), "attacker-key").encode_consent(["*"])

@@ -22,7 +22,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from apps import asgi_request, flask_app, make_guard, starlette_app
+from apps import asgi_request, flask_app, starlette_app
+from support import make_guard
 
 from consentguard import Cookie
 from consentguard.banner import banner_src, banner_tag

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import make_registry
 from itsdangerous import URLSafeSerializer
+from support import SECRET, make_registry
 
 from consentguard import ConsentGuard, Registry, cli
 from consentguard.cli import main
@@ -44,7 +44,6 @@ provider = "Google Analytics"
 """
 
 Capsys = pytest.CaptureFixture[str]
-SECRET = "cli-test-secret-key"
 
 
 def write(tmp_path: Path, text: str, name: str = "cookies.toml") -> str:

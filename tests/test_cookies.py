@@ -17,6 +17,7 @@ import pytest
 from browser_models import chromium_stores, firefox_stores, lifetime_headers
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from support import NOW
 
 from consentguard.cookies import (
     PLAIN_SET_COOKIE,
@@ -37,7 +38,6 @@ from consentguard.cookies import (
     set_cookie_name,
 )
 
-NOW = 1_800_000_000.0  # 2027-01-15T08:00:00Z
 DAY = 86400
 
 # -- set_cookie_name -------------------------------------------------------------------------

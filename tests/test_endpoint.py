@@ -25,12 +25,6 @@ import anyio
 import httpx
 import pytest
 from apps import (
-    EXTRA_ANALYTICS,
-    HOST,
-    NOW,
-    ORIGIN,
-    SECRET,
-    Clock,
     StartResponseRecorder,
     asgi_app,
     asgi_request,
@@ -42,8 +36,6 @@ from apps import (
     expected,
     flask_app,
     http_scope,
-    make_guard,
-    make_registry,
     set_cookie_values,
     starlette_app,
     stored_names,
@@ -51,6 +43,16 @@ from apps import (
 )
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from support import (
+    EXTRA_ANALYTICS,
+    HOST,
+    NOW,
+    ORIGIN,
+    SECRET,
+    FrozenClock,
+    make_guard,
+    make_registry,
+)
 from werkzeug.test import Client
 
 from consentguard import Category, Consent, ConsentGuard, Cookie, Registry
@@ -579,7 +581,7 @@ def test_a_new_registry_version_lapses_every_optional_category(send: Driver) -> 
 
 
 def test_refusals_and_acceptances_have_separate_lifetimes(send: Driver) -> None:
-    clock = Clock()
+    clock = FrozenClock()
     guard = make_guard(clock=clock, max_age=timedelta(days=30),
                        refusal_max_age=timedelta(days=1))
     refusal = post_form(send, guard, [])

@@ -6,18 +6,17 @@ import asyncio
 from typing import Any
 
 from apps import (
-    ORIGIN,
     asgi_request,
     call_websocket,
     expected,
     fastapi_app,
     httpx_set_cookies,
-    make_guard,
     stored_names,
     websocket_scope,
 )
 from fastapi import FastAPI, WebSocket
 from starlette.middleware import Middleware
+from support import ORIGIN, make_guard
 
 from consentguard.asgi import ConsentMiddleware
 from consentguard.fastapi import CurrentConsent, CurrentDecision

@@ -6,20 +6,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from apps import (
-    HOST,
-    ORIGIN,
-    SECRET,
-    Clock,
-    deletions_of,
-    expected,
-    flask_app,
-    make_guard,
-    make_registry,
-    stored_names,
-)
+from apps import deletions_of, expected, flask_app, stored_names
 from flask import Flask, render_template_string, session
 from flask.testing import FlaskClient
+from support import HOST, ORIGIN, SECRET, FrozenClock, make_guard, make_registry
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from consentguard import Category, Consent, Cookie, Registry
@@ -209,7 +199,7 @@ def test_config_errors_say_how_to_fix() -> None:
 
 
 def test_endpoint_form_post_then_cookie_jar_carries_consent() -> None:
-    guard = make_guard(clock=Clock())
+    guard = make_guard(clock=FrozenClock())
     client = flask_app(guard).test_client()
     response = client.post("/_consent", base_url=ORIGIN, data={"accept": ["analytics"],
                                                                 "next": "/page"},
@@ -241,7 +231,7 @@ def test_behind_a_proxy_apply_proxyfix_after_the_extension(tmp_path: Path) -> No
     assert chosen.status_code == 303
     page = client.get("/", base_url="http://app:8000", headers={**proxied, "Cookie": "_fbp=1"})
     assert [d.get("domain") for d in deletions_of("_fbp", page.headers.getlist(
-        "Set-Cookie"))] == [None, "example.com", "www.example.com"]
+        "Set-Cookie"))] == [None, "www.example.com", "example.com"]
 
 
 def test_an_undeclared_session_cookie_is_called_out_at_start_up(

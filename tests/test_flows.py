@@ -19,9 +19,6 @@ import pytest
 from apps import (
     ALL_BROWSER_COOKIES,
     APP_SET_COOKIES,
-    HOST,
-    ORIGIN,
-    Clock,
     asgi_request,
     cookie_header,
     deleted,
@@ -29,12 +26,11 @@ from apps import (
     expected,
     fastapi_app,
     flask_app,
-    make_guard,
-    make_registry,
     starlette_app,
     stored_names,
 )
 from flask.testing import FlaskClient
+from support import HOST, ORIGIN, FrozenClock, make_guard, make_registry
 
 from consentguard import ConsentGuard, UndeclaredCookieError, Violation
 from consentguard.cookies import set_cookie_name
@@ -225,7 +221,7 @@ def fetch(framework: str, guard: ConsentGuard, cookie: str | None = None
 
 @pytest.mark.parametrize("framework", FRAMEWORKS)
 def test_invalid_consent_falls_back_to_required_only(framework: str) -> None:
-    clock = Clock()
+    clock = FrozenClock()
     guard = make_guard(clock=clock, max_age=600)
     good = guard.encode_consent(["*"])
     forged = ConsentGuard(make_registry(), "attacker").encode_consent(["*"])
@@ -273,4 +269,4 @@ def test_refused_cookies_are_hidden_and_purged(framework: str) -> None:
     assert seen == f"session=s3cr3t; _ga=GA1.2.111.222; _ga_XYZ=GS1.1.333; stats=9; {consent}"
     assert {set_cookie_name(v) for v in deleted(set_cookies)} == {"lang", "_fbp"}
     assert [d.get("domain") for d in deletions_of("_fbp", set_cookies)] == [
-        None, "example.com", "www.example.com"]
+        None, "www.example.com", "example.com"]

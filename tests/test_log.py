@@ -16,8 +16,9 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from apps import ORIGIN, asgi_request, make_guard, starlette_app
+from apps import asgi_request, starlette_app
 from logstores import Backend
+from support import ORIGIN, make_guard
 
 from consentguard.log import ConsentRecord, SQLiteConsentLog
 

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from apps import asgi_request, make_guard
+from apps import asgi_request
 from fastapi import FastAPI, Request, Response
 from flask import Flask
 from starlette.applications import Starlette
@@ -20,6 +20,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
+from support import make_guard
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from werkzeug.middleware.proxy_fix import ProxyFix
 

@@ -7,9 +7,9 @@ import re
 from html.parser import HTMLParser
 
 import pytest
-from conftest import make_registry
 from hypothesis import given
 from hypothesis import strategies as st
+from support import make_registry
 
 from consentguard import Category, Cookie, Registry
 from consentguard.policy import COLUMNS, cookie_data, policy_data, render_policy

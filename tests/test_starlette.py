@@ -8,13 +8,11 @@ from typing import Any
 import httpx
 import pytest
 from apps import (
-    ORIGIN,
     asgi_request,
     call_websocket,
     deletions_of,
     expected,
     httpx_set_cookies,
-    make_guard,
     mounted_app,
     starlette_app,
     stored_names,
@@ -25,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
+from support import ORIGIN, make_guard
 
 from consentguard.asgi import ConsentMiddleware
 from consentguard.starlette import get_consent, get_decision
