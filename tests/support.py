@@ -8,6 +8,7 @@ all import it: ``from support import SECRET, FrozenClock, make_registry``.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from consentguard import Category, ConsentGuard, Cookie, Registry
@@ -74,3 +75,38 @@ def make_guard(registry: Registry | None = None, **options: Any) -> ConsentGuard
     (unless given); ``options`` as ConsentGuard's."""
     options.setdefault("clock", FrozenClock())
     return ConsentGuard(registry or make_registry(), SECRET, **options)
+
+
+# The smallest registry file worth loading: one required and one optional cookie. The CLI's
+# tests edit it and name its entries in the messages they expect; tests whose subject is a
+# text of their own (an error naming a line, a TOML detail, the docs' registry) keep theirs.
+REGISTRY_TOML = """\
+version = "2026-04-20"
+
+[categories.essential]
+required = true
+description = "Needed for the site to work"
+
+[categories.analytics]
+description = "Help us understand usage"
+
+[[cookies]]
+name = "session"
+category = "essential"
+purpose = "Keeps you logged in"
+duration = "session"
+
+[[cookies]]
+name = "_ga"
+category = "analytics"
+purpose = "Distinguishes visitors"
+duration = "1 year"
+provider = "Google Analytics"
+"""
+
+
+def write_file(directory: Path, text: str = REGISTRY_TOML, name: str = "cookies.toml") -> str:
+    """Write ``text`` to ``directory / name`` (UTF-8); its path."""
+    path = directory / name
+    path.write_text(text, encoding="utf-8")
+    return str(path)

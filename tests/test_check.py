@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from support import write_file
 
 from consentguard import Category, ConsentGuard, Cookie, Registry, RegistryError
 from consentguard.check import check_file, format_text, lint, summary
@@ -29,12 +30,6 @@ description = "Ads"
 """
 
 
-def write(tmp_path: Path, text: str, name: str = "cookies.toml") -> Path:
-    path = tmp_path / name
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
 def entry(name: str, category: str, duration: str = "1 day", **extra: str) -> str:
     fields = "".join(f'{k} = "{v}"\n' for k, v in extra.items())
     return (f'[[cookies]]\nname = "{name}"\ncategory = "{category}"\n'
@@ -46,7 +41,7 @@ def codes(registry: Registry) -> list[tuple[str, str]]:
 
 
 def test_a_valid_registry_has_a_summary_and_no_problems(tmp_path: Path) -> None:
-    path = write(tmp_path, HEAD + entry("session", "essential", "session")
+    path = write_file(tmp_path, HEAD + entry("session", "essential", "session")
                  + entry("_ga_*", "analytics", "13 months", provider="Google")
                  + entry("_fbp", "marketing", "3 months")
                  + entry("theme", "essential", "persistent", storage="localStorage"))
@@ -65,7 +60,7 @@ def test_a_valid_registry_has_a_summary_and_no_problems(tmp_path: Path) -> None:
 
 
 def test_every_problem_is_listed_with_its_entry_and_fix(tmp_path: Path) -> None:
-    path = write(tmp_path, HEAD
+    path = write_file(tmp_path, HEAD
                  + entry("ok", "essential")
                  + entry("bad name", "essential")
                  + entry("_ga", "statistics")
@@ -90,7 +85,7 @@ def test_every_problem_is_listed_with_its_entry_and_fix(tmp_path: Path) -> None:
 
 
 def test_a_file_that_does_not_parse_is_one_problem(tmp_path: Path) -> None:
-    path = write(tmp_path, HEAD + '[[cookies]]\nname = "x\n')
+    path = write_file(tmp_path, HEAD + '[[cookies]]\nname = "x\n')
     result = check_file(path)
     assert result.registry is None
     [problem] = result.problems
@@ -99,7 +94,7 @@ def test_a_file_that_does_not_parse_is_one_problem(tmp_path: Path) -> None:
 
 
 def test_a_broken_category_is_reported_and_its_cookies_still_checked(tmp_path: Path) -> None:
-    path = write(tmp_path, """
+    path = write_file(tmp_path, """
 [categories.essential]
 required = "yes"
 [categories.Analytics]
@@ -119,11 +114,11 @@ colour = "red"
 
 
 def test_json_registries_and_top_level_mistakes(tmp_path: Path) -> None:
-    path = write(tmp_path, '{"categories": {"essential": {"required": true}}, "cookie": []}',
+    path = write_file(tmp_path, '{"categories": {"essential": {"required": true}}, "cookie": []}',
                  "cookies.json")
     [problem] = check_file(path).problems
     assert "unknown top-level key(s) ['cookie']" in str(problem)
-    assert check_file(write(tmp_path, "[1, 2]", "list.json")).problems[0].problem == (
+    assert check_file(write_file(tmp_path, "[1, 2]", "list.json")).problems[0].problem == (
         "the top level must be a table/object.")
 
 
@@ -200,7 +195,7 @@ def test_empty_categories_and_missing_durations_are_warned() -> None:
 
 
 def test_collecting_problems_is_bounded(tmp_path: Path) -> None:
-    path = write(tmp_path, HEAD + "".join(entry(f"bad name {i}", "essential")
+    path = write_file(tmp_path, HEAD + "".join(entry(f"bad name {i}", "essential")
                                           for i in range(150)))
     result = check_file(path)
     assert result.truncated and len(result.problems) == 100
@@ -209,7 +204,7 @@ def test_collecting_problems_is_bounded(tmp_path: Path) -> None:
 
 def test_each_entry_is_numbered_by_its_place_in_the_file(tmp_path: Path) -> None:
     # (Set-aside entries before it do not shift the number, nor do they in references.)
-    path = write(tmp_path, """
+    path = write_file(tmp_path, """
 [categories.Bad]
 [categories.essential]
 required = true
@@ -224,7 +219,7 @@ required = true
 
 
 def test_a_category_with_bad_fields_and_a_bad_name_shows_both(tmp_path: Path) -> None:
-    path = write(tmp_path, HEAD + '[categories.Ads]\nrequired = "yes"\n'
+    path = write_file(tmp_path, HEAD + '[categories.Ads]\nrequired = "yes"\n'
                  + entry("_fbp", "Ads"))
     problems = [p.problem for p in check_file(path).problems]
     assert problems[0] == "field 'required' must be a boolean, not str."
@@ -297,7 +292,7 @@ def test_cookies_of_the_wrong_shape_are_said_even_with_no_category_left() -> Non
 ])
 def test_a_deeply_nested_file_is_one_clear_problem(tmp_path: Path, name: str, text: str,
                                                    capsys: pytest.CaptureFixture[str]) -> None:
-    path = write(tmp_path, text, name)
+    path = write_file(tmp_path, text, name)
     [problem] = check_file(path).problems
     assert problem.source == str(path)
     assert problem.problem == "the file nests arrays or tables more than 32 levels deep."
@@ -312,7 +307,7 @@ def nested_prefixes(n: int) -> str:
 
 def test_nested_prefix_patterns_are_checked_quickly(tmp_path: Path) -> None:
     # 400 patterns each overlapping every other: 200 took 83 s with a DP per pair.
-    path = write(tmp_path, nested_prefixes(400))
+    path = write_file(tmp_path, nested_prefixes(400))
     start = time.perf_counter()
     result = check_file(path)
     assert time.perf_counter() - start < 10  # a sanity guard; it takes well under a second
@@ -321,7 +316,7 @@ def test_nested_prefix_patterns_are_checked_quickly(tmp_path: Path) -> None:
 
 def test_one_overlap_warning_per_pattern_counts_the_others(tmp_path: Path) -> None:
     # Every pair would be 79,800 warnings; one per entry is what a person can act on.
-    warnings = check_file(write(tmp_path, nested_prefixes(400))).warnings
+    warnings = check_file(write_file(tmp_path, nested_prefixes(400))).warnings
     overlaps = [w for w in warnings if w.code == "overlapping-patterns"]
     assert [w.index for w in overlaps] == list(range(1, 400))
     assert str(overlaps[0]).endswith("otherwise drop one of them.")  # one overlap only

@@ -14,42 +14,16 @@ from typing import Any
 
 import pytest
 from itsdangerous import URLSafeSerializer
-from support import SECRET, make_registry
+from support import REGISTRY_TOML, SECRET, make_registry, write_file
 
 from consentguard import ConsentGuard, Registry, cli
 from consentguard.cli import main
 from consentguard.log import ConsentRecord, SQLiteConsentLog
 from consentguard.ocd import COLUMNS
 
-GOOD = """
-version = "2026-04-20"
-[categories.essential]
-required = true
-description = "Needed for the site to work"
-[categories.analytics]
-description = "Help us understand usage"
-
-[[cookies]]
-name = "session"
-category = "essential"
-purpose = "Keeps you logged in"
-duration = "session"
-
-[[cookies]]
-name = "_ga"
-category = "analytics"
-purpose = "Distinguishes visitors"
-duration = "1 year"
-provider = "Google Analytics"
-"""
-
 Capsys = pytest.CaptureFixture[str]
-
-
-def write(tmp_path: Path, text: str, name: str = "cookies.toml") -> str:
-    path = tmp_path / name
-    path.write_text(text, encoding="utf-8")
-    return str(path)
+# The registry file with its _ga in a category it does not declare.
+UNKNOWN_CATEGORY = REGISTRY_TOML.replace('category = "analytics"', 'category = "stats"')
 
 
 # -- usage ----------------------------------------------------------------------------------
@@ -87,7 +61,7 @@ def test_help_and_version_exit_0(capsys: Capsys) -> None:
 
 def test_main_reads_sys_argv_by_default(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
                                         capsys: Capsys) -> None:
-    monkeypatch.setattr(sys, "argv", ["consentguard", "check", write(tmp_path, GOOD)])
+    monkeypatch.setattr(sys, "argv", ["consentguard", "check", write_file(tmp_path, REGISTRY_TOML)])
     assert main() == 0
     assert ": valid" in capsys.readouterr().out
 
@@ -100,7 +74,7 @@ def test_python_dash_m_runs_the_command(tmp_path: Path) -> None:
     # `check` imports no web framework (-X importtime lists every import on stderr).
     done = subprocess.run(
         [sys.executable, "-X", "importtime", "-m", "consentguard", "check",
-         write(tmp_path, GOOD)], capture_output=True, text=True, timeout=60)
+         write_file(tmp_path, REGISTRY_TOML)], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr[-2000:]
     imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines()}
     assert not {m for m in imported if m.split(".")[0] in ("flask", "starlette", "fastapi")}
@@ -110,14 +84,14 @@ def test_python_dash_m_runs_the_command(tmp_path: Path) -> None:
 
 
 def test_check_valid_registry(tmp_path: Path, capsys: Capsys) -> None:
-    assert main(["check", write(tmp_path, GOOD)]) == 0
+    assert main(["check", write_file(tmp_path, REGISTRY_TOML)]) == 0
     out = capsys.readouterr().out
     assert "valid" in out and "categories: 2" in out and "warnings" not in out
     assert re.search(r"essential +1 cookie\(s\), +0 storage key\(s\) \(required\)", out)
 
 
 def test_check_warnings_exit_0_or_1_with_strict(tmp_path: Path, capsys: Capsys) -> None:
-    path = write(tmp_path, GOOD.replace('"1 year"', '"2 years"'))
+    path = write_file(tmp_path, REGISTRY_TOML.replace('"1 year"', '"2 years"'))
     assert main(["check", path]) == 0
     out = capsys.readouterr().out
     assert "warnings (1):" in out and "entry #1 '_ga'" in out and "13 months" in out
@@ -125,21 +99,22 @@ def test_check_warnings_exit_0_or_1_with_strict(tmp_path: Path, capsys: Capsys) 
 
 
 @pytest.mark.parametrize(("text", "expected"), [
-    pytest.param(GOOD + "[[cookies]\n", ["the file is not valid TOML", "Fix: correct the TOML"],
+    pytest.param(REGISTRY_TOML + "[[cookies]\n",
+                 ["the file is not valid TOML", "Fix: correct the TOML"],
                  id="bad-toml"),
-    pytest.param(GOOD.replace('category = "analytics"', 'category = "stats"'),
+    pytest.param(UNKNOWN_CATEGORY,
                  ["entry #1: '_ga': unknown category 'stats'.",
                   "Fix: use one of: analytics, essential; or declare [categories.stats]."],
                  id="unknown-category"),
-    pytest.param(GOOD + '[[cookies]]\nname = "session"\ncategory = "analytics"\n',
+    pytest.param(REGISTRY_TOML + '[[cookies]]\nname = "session"\ncategory = "analytics"\n',
                  ["entry #2: 'session': the name is already declared by entry #0 in category "
                   "'essential'.", "Fix: declare each name once"], id="duplicate"),
-    pytest.param(GOOD.replace("required = true", ""),
+    pytest.param(REGISTRY_TOML.replace("required = true", ""),
                  ["no category is required.", "Fix: mark the category"], id="no-required"),
 ])
 def test_check_broken_registries_name_the_entry_and_the_fix(
         tmp_path: Path, capsys: Capsys, text: str, expected: list[str]) -> None:
-    path = write(tmp_path, text)
+    path = write_file(tmp_path, text)
     assert main(["check", path]) == 1
     out = capsys.readouterr().out
     assert "problem(s)" in out
@@ -148,7 +123,7 @@ def test_check_broken_registries_name_the_entry_and_the_fix(
 
 
 def test_check_json_format(tmp_path: Path, capsys: Capsys) -> None:
-    path = write(tmp_path, GOOD.replace('category = "analytics"', 'category = "stats"'))
+    path = write_file(tmp_path, UNKNOWN_CATEGORY)
     assert main(["check", path, "--format", "json"]) == 1
     data = json.loads(capsys.readouterr().out)
     assert data["valid"] is False
@@ -163,7 +138,7 @@ def test_check_missing_file_is_a_usage_error(tmp_path: Path, capsys: Capsys) -> 
 
 
 def test_check_unsupported_file_type(tmp_path: Path, capsys: Capsys) -> None:
-    assert main(["check", write(tmp_path, GOOD, "cookies.yaml")]) == 1
+    assert main(["check", write_file(tmp_path, REGISTRY_TOML, "cookies.yaml")]) == 1
     assert "unsupported file type '.yaml'" in capsys.readouterr().out
 
 
@@ -174,13 +149,14 @@ def test_check_unsupported_file_type(tmp_path: Path, capsys: Capsys) -> None:
                                               ("html", '<th scope="col">Duration</th>'),
                                               ("json", '"last_updated": "2026-04-20"')])
 def test_policy_formats(tmp_path: Path, capsys: Capsys, fmt: str, marker: str) -> None:
-    assert main(["policy", write(tmp_path, GOOD), "--format", fmt]) == 0
+    assert main(["policy", write_file(tmp_path, REGISTRY_TOML), "--format", fmt]) == 0
     out = capsys.readouterr().out
     assert marker in out and "Distinguishes visitors" in out
 
 
 def test_policy_to_a_file_escapes_html(tmp_path: Path, capsys: Capsys) -> None:
-    path = write(tmp_path, GOOD.replace("Distinguishes visitors", "<script>alert(1)</script>"))
+    path = write_file(tmp_path, REGISTRY_TOML.replace("Distinguishes visitors",
+                                                      "<script>alert(1)</script>"))
     target = tmp_path / "policy.html"
     assert main(["policy", path, "-f", "html", "-o", str(target)]) == 0
     assert capsys.readouterr().out == ""
@@ -190,7 +166,7 @@ def test_policy_to_a_file_escapes_html(tmp_path: Path, capsys: Capsys) -> None:
 
 
 def test_policy_of_a_broken_registry_exits_1(tmp_path: Path, capsys: Capsys) -> None:
-    path = write(tmp_path, GOOD.replace('category = "analytics"', 'category = "stats"'))
+    path = write_file(tmp_path, UNKNOWN_CATEGORY)
     assert main(["policy", path]) == 1
     err = capsys.readouterr().err
     assert "unknown category 'stats'" in err and "consentguard check" in err
@@ -199,7 +175,8 @@ def test_policy_of_a_broken_registry_exits_1(tmp_path: Path, capsys: Capsys) -> 
 def test_policy_missing_file_and_unwritable_output_exit_2(tmp_path: Path,
                                                           capsys: Capsys) -> None:
     assert main(["policy", str(tmp_path / "nope.toml")]) == 2
-    assert main(["policy", write(tmp_path, GOOD), "-o", str(tmp_path / "no" / "dir.md")]) == 2
+    target = str(tmp_path / "no" / "dir.md")
+    assert main(["policy", write_file(tmp_path, REGISTRY_TOML), "-o", target]) == 2
     assert "cannot write" in capsys.readouterr().err
 
 
@@ -219,7 +196,7 @@ OCD_ROWS = [
 
 def ocd_file(tmp_path: Path) -> str:
     lines = [",".join(COLUMNS)] + [",".join(row) for row in OCD_ROWS]
-    return write(tmp_path, "\n".join(lines) + "\n", "ocd.csv")
+    return write_file(tmp_path, "\n".join(lines) + "\n", "ocd.csv")
 
 
 def test_import_ocd_to_stdout_with_notes_on_stderr(tmp_path: Path, capsys: Capsys) -> None:
@@ -244,7 +221,7 @@ def test_import_ocd_output_file_passes_check(tmp_path: Path, capsys: Capsys) -> 
 def test_import_ocd_only_seen_uses_the_audit_json(tmp_path: Path, capsys: Capsys) -> None:
     audit = {"version": 1, "cookies": [{"name": "_ga_K2"}, {"name": "PHPSESSID"},
                                        {"name": "custom"}]}
-    report = write(tmp_path, json.dumps(audit), "audit.json")
+    report = write_file(tmp_path, json.dumps(audit), "audit.json")
     assert main(["import-ocd", ocd_file(tmp_path), "--only-seen", report]) == 0
     captured = capsys.readouterr()
     registry = Registry.loads(captured.out, format="toml")
@@ -271,9 +248,9 @@ def test_import_ocd_bad_csv_exits_1(tmp_path: Path, capsys: Capsys, name: str,
 
 def test_import_ocd_bad_audit_report_and_missing_files(tmp_path: Path, capsys: Capsys) -> None:
     csv_path = ocd_file(tmp_path)
-    assert main(["import-ocd", csv_path, "--only-seen", write(tmp_path, "{", "a.json")]) == 1
+    assert main(["import-ocd", csv_path, "--only-seen", write_file(tmp_path, "{", "a.json")]) == 1
     assert "is not JSON" in capsys.readouterr().err
-    assert main(["import-ocd", csv_path, "--only-seen", write(tmp_path, "[]", "b.json")]) == 1
+    assert main(["import-ocd", csv_path, "--only-seen", write_file(tmp_path, "[]", "b.json")]) == 1
     assert "not a consentguard audit report" in capsys.readouterr().err
     assert main(["import-ocd", str(tmp_path / "none.csv")]) == 2
     assert main(["import-ocd", csv_path, "--only-seen", str(tmp_path / "none.json")]) == 2
@@ -308,7 +285,7 @@ def test_decode_shows_the_payload(capsys: Capsys) -> None:
 def test_decode_json_with_registry_and_pasted_cookie(tmp_path: Path, capsys: Capsys,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     registry = make_registry(version="v1")
-    path = write(tmp_path, json.dumps(registry.to_dict()), "cookies.json")
+    path = write_file(tmp_path, json.dumps(registry.to_dict()), "cookies.json")
     monkeypatch.setenv(cli.SECRET_ENV, SECRET)
     pasted = f'cg_consent="{consent_value(registry)}"; other=1'
     assert main(["decode", pasted, "--registry", path, "--format", "json"]) == 0
@@ -323,7 +300,7 @@ def test_decode_json_with_registry_and_pasted_cookie(tmp_path: Path, capsys: Cap
 
 
 def test_decode_stale_after_a_registry_change(tmp_path: Path, capsys: Capsys) -> None:
-    path = write(tmp_path, json.dumps(make_registry(version="v2").to_dict()), "cookies.json")
+    path = write_file(tmp_path, json.dumps(make_registry(version="v2").to_dict()), "cookies.json")
     assert main(["decode", consent_value(), "-s", SECRET, "-r", path]) == 1
     out = capsys.readouterr().out
     assert "status:   stale" in out and "stale:    analytics" in out
@@ -392,7 +369,7 @@ def test_decode_without_a_key_or_with_bad_options_exits_2(
     assert "no key" in capsys.readouterr().err
     assert main(["decode", "x", "-s", SECRET, "--max-age", "0"]) == 2
     assert main(["decode", "x", "-s", SECRET, "-r", str(tmp_path / "none.toml")]) == 2
-    broken = write(tmp_path, "[[", "broken.toml")
+    broken = write_file(tmp_path, "[[", "broken.toml")
     assert main(["decode", consent_value(), "-s", SECRET, "-r", broken]) == 1
 
 

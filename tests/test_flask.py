@@ -9,34 +9,12 @@ import pytest
 from apps import deletions_of, expected, flask_app, stored_names
 from flask import Flask, render_template_string, session
 from flask.testing import FlaskClient
-from support import HOST, ORIGIN, SECRET, FrozenClock, make_guard, make_registry
+from support import HOST, ORIGIN, SECRET, FrozenClock, make_guard, make_registry, write_file
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from consentguard import Category, Consent, Cookie, Registry
 from consentguard import ConsentGuard as CoreGuard
 from consentguard.flask import ConsentGuard, current_consent, current_decision, get_guard
-
-REGISTRY_TOML = """
-version = "2026-04-20"
-
-[categories.essential]
-required = true
-description = "Needed for the site to work"
-
-[categories.analytics]
-description = "Help us understand usage"
-
-[categories.marketing]
-description = "Advertising"
-
-[[cookies]]
-name = "session"
-category = "essential"
-
-[[cookies]]
-name = "_ga"
-category = "analytics"
-"""
 
 
 def get(client: FlaskClient, path: str = "/", **kwargs: Any) -> Any:
@@ -141,10 +119,8 @@ def test_init_app_factory_and_extension_state() -> None:
 
 
 def _config_app(tmp_path: Path, **config: Any) -> Flask:
-    path = tmp_path / "cookies.toml"
-    path.write_text(REGISTRY_TOML, encoding="utf-8")
     app = Flask("configured")
-    app.config.update(SECRET_KEY="flask-secret", CONSENTGUARD_REGISTRY=str(path))
+    app.config.update(SECRET_KEY="flask-secret", CONSENTGUARD_REGISTRY=write_file(tmp_path))
     app.config.update(config)
 
     @app.get("/")
