@@ -294,6 +294,12 @@ def test_endpoint_state(visitor: Visitor) -> None:
     assert state["consent"] is None and state["needs_consent"] is True
 
 
+def test_endpoint_head_has_the_get_headers_and_no_body(visitor: Visitor) -> None:
+    get, head = visitor("get", "/_consent"), visitor("head", "/_consent")
+    assert head.status_code == 200 and head.content == b""
+    assert head["Content-Length"] == get["Content-Length"] == str(len(get.content))
+
+
 def test_form_post_records_the_choice_and_redirects(visitor: Visitor) -> None:
     response = visitor("post", "/_consent", data="accept=analytics&next=/seen/",
                        content_type="application/x-www-form-urlencoded")

@@ -205,9 +205,14 @@ def test_each_visitor_gets_their_own_accepted_flags_from_one_guard(send: Driver)
         assert accepted["analytics"] is analytics and accepted["essential"] is True
 
 
-def test_head_is_get_without_a_body(send: Driver) -> None:
-    reply = send(make_guard(), "HEAD", "/_consent")
-    assert reply.status == 200 and reply.body == b""
+@pytest.mark.parametrize("path", ["/_consent", "/_consent/banner.js", "/.well-known/gpc.json"])
+def test_head_is_get_without_a_body(send: Driver, path: str) -> None:
+    # RFC 9110 9.3.2: the headers of the GET, Content-Length included, and no body.
+    guard = make_guard(gpc_json=True)
+    get, head = send(guard, "GET", path), send(guard, "HEAD", path)
+    assert head.status == 200 and head.body == b"" and get.body
+    assert head.all("content-length") == [str(len(get.body))]
+    assert sorted(head.headers) == sorted(get.headers)
 
 
 # -- POST -----------------------------------------------------------------------------------

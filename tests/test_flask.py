@@ -186,6 +186,13 @@ def test_endpoint_form_post_then_cookie_jar_carries_consent() -> None:
     assert stored_names(get(client).headers.getlist("Set-Cookie")) == expected("analytics")
 
 
+def test_endpoint_head_has_the_get_headers_and_no_body() -> None:
+    client = flask_app(make_guard()).test_client()
+    get, head = client.get("/_consent", base_url=ORIGIN), client.head("/_consent", base_url=ORIGIN)
+    assert head.status_code == 200 and head.data == b""
+    assert head.headers["Content-Length"] == get.headers["Content-Length"] == str(len(get.data))
+
+
 def test_secret_key_rotation_the_flask_way_keeps_consents(tmp_path: Path) -> None:
     app = _config_app(tmp_path)
     value = get_guard(app).encode_consent(["analytics"])

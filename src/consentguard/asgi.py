@@ -26,6 +26,7 @@ from .endpoint import (
     is_endpoint_path,
     may_be_endpoint_path,
     proof_failed,
+    response_headers,
 )
 
 if TYPE_CHECKING:
@@ -157,8 +158,8 @@ async def serve_asgi(guard: ConsentGuard, decision: Decision, scope: Scope, rece
         headers=headers, body=body, scheme=scope.get("scheme", "http"),
         body_too_large=too_large,
     ), cookie_header=cookie_header))
-    raw = [(n.lower().encode("latin-1"), v.encode("latin-1")) for n, v in response.headers]
-    raw.append((b"content-length", str(len(response.body)).encode()))
+    raw = [(n.lower().encode("latin-1"), v.encode("latin-1"))
+           for n, v in response_headers(response)]
     await send({"type": "http.response.start", "status": response.status, "headers": raw})
     await send({"type": "http.response.body", "body": response.body})
 

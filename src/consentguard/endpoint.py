@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from .registry import Registry
 
 __all__ = ["MAX_BODY", "EndpointRequest", "EndpointResponse", "handle", "parse_origins",
-           "record_proof", "safe_next"]
+           "record_proof", "response_headers", "safe_next"]
 
 logger = logging.getLogger("consentguard")
 
@@ -85,11 +85,27 @@ class EndpointResponse:
     unrecorded: EndpointResponse | None = None
 
 
+def response_headers(response: EndpointResponse) -> list[tuple[str, str]]:
+    """The headers to send for ``response``: its own, and a ``Content-Length`` of its body
+    unless it has one (the answer to a HEAD carries the GET body's length, and no body).
+    """
+    if any(name.lower() == "content-length" for name, _ in response.headers):
+        return response.headers
+    return [*response.headers, ("Content-Length", str(len(response.body)))]
+
+
+def _answer(method: str, status: int, headers: list[tuple[str, str]],
+            body: bytes) -> EndpointResponse:
+    if method == "HEAD":  # the GET's headers, no body (RFC 9110 9.3.2)
+        return EndpointResponse(status, [*headers, ("Content-Length", str(len(body)))])
+    return EndpointResponse(status, headers, body)
+
+
 def _json_response(status: int, data: Any, extra: list[tuple[str, str]] | None = None,
-                   head: bool = False) -> EndpointResponse:
+                   method: str = "GET") -> EndpointResponse:
     body = json.dumps(data, separators=(",", ":")).encode()
     headers = [("Content-Type", "application/json"), _NO_STORE, _NOSNIFF, *(extra or [])]
-    return EndpointResponse(status, headers, b"" if head else body)
+    return _answer(method, status, headers, body)
 
 
 def _error(status: int, message: str,
@@ -165,7 +181,7 @@ def handle(guard: ConsentGuard, decision: Decision, request: EndpointRequest,
         return _static(sub, request)
     method = request.method
     if method in ("GET", "HEAD"):
-        return _json_response(200, state(guard, decision, gpc=signal), head=method == "HEAD")
+        return _json_response(200, state(guard, decision, gpc=signal), method=method)
     if method not in ("POST", "DELETE"):
         return _error(405, f"method {method} not allowed", [("Allow", ALLOWED_METHODS)])
     if not _same_origin(request, guard.trusted_origins):
@@ -463,10 +479,9 @@ def _gpc_json(guard: ConsentGuard, request: EndpointRequest) -> EndpointResponse
     data: dict[str, Any] = {"gpc": True}
     if isinstance(guard.gpc_json, str):
         data["lastUpdate"] = guard.gpc_json
-    body = json.dumps(data).encode()
-    return EndpointResponse(200, [("Content-Type", "application/json"),
-                                  ("Cache-Control", "public, max-age=86400"), _NOSNIFF],
-                            b"" if request.method == "HEAD" else body)
+    return _answer(request.method, 200, [("Content-Type", "application/json"),
+                                         ("Cache-Control", "public, max-age=86400"), _NOSNIFF],
+                   json.dumps(data).encode())
 
 
 _STATIC_TYPES = {"banner.js": "text/javascript; charset=utf-8",
@@ -498,7 +513,7 @@ def _static(sub: str, request: EndpointRequest) -> EndpointResponse:
                ("ETag", f'"{digest}"'), _NOSNIFF]
     if request.headers.get("if-none-match") == f'"{digest}"':
         return EndpointResponse(304, headers)
-    return EndpointResponse(200, headers, b"" if request.method == "HEAD" else data)
+    return _answer(request.method, 200, headers, data)
 
 
 def may_be_endpoint_path(guard: ConsentGuard, path: str) -> bool:

@@ -11,7 +11,14 @@ from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
-from .endpoint import MAX_BODY, EndpointRequest, handle, is_endpoint_path, record_proof
+from .endpoint import (
+    MAX_BODY,
+    EndpointRequest,
+    handle,
+    is_endpoint_path,
+    record_proof,
+    response_headers,
+)
 
 if TYPE_CHECKING:
     from _typeshed import OptExcInfo
@@ -91,7 +98,7 @@ def serve_wsgi(guard: ConsentGuard, decision: Decision, environ: WSGIEnvironment
                                too_large=too_large)
     response = record_proof(guard, handle(guard, decision, request, cookie_header=cookie_header))
     start_response(f"{response.status} {HTTPStatus(response.status).phrase}",
-                   [*response.headers, ("Content-Length", str(len(response.body)))])
+                   response_headers(response))
     return [response.body]
 
 

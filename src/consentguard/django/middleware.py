@@ -14,7 +14,13 @@ from asgiref.sync import async_to_sync, iscoroutinefunction, markcoroutinefuncti
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 
 from ..asgi import _is_async, record_proof_async
-from ..endpoint import EndpointResponse, handle, is_endpoint_path, record_proof
+from ..endpoint import (
+    EndpointResponse,
+    handle,
+    is_endpoint_path,
+    record_proof,
+    response_headers,
+)
 from ..wsgi import ENVIRON_DECISION, decide_environ, endpoint_request, read_body
 from .conf import get_guard
 from .response import add_set_cookie, filter_response
@@ -124,11 +130,10 @@ def _endpoint(guard: ConsentGuard, decision: Decision, request: HttpRequest,
 def _to_django(answer: EndpointResponse) -> HttpResponse:
     response = HttpResponse(answer.body, status=answer.status)
     del response["Content-Type"]  # the endpoint's own, or none (a 303)
-    for name, value in answer.headers:
+    for name, value in response_headers(answer):
         if name.lower() == "set-cookie":
             add_set_cookie(response, value)
         else:
             response[name] = value
-    response["Content-Length"] = str(len(answer.body))
     return response
 
