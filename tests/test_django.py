@@ -144,6 +144,21 @@ def test_views_see_accepted_cookies_and_the_decision(visitor: Visitor) -> None:
     assert seen["accepted"] == ["analytics", "essential"]
 
 
+def test_several_cookie_headers_under_asgi_are_several_cookies() -> None:
+    # Django's ASGIRequest joins repeated headers with "," (HTTP/2 may send one Cookie
+    # header per cookie): "_ga=old,sessionid=s" would be one cookie, "_ga", never purged.
+    visitor = Visitor("async")  # the client sends its jar in a Cookie header of its own
+    visitor.client.cookies["sessionid"] = "s"
+    response = visitor("get", "/async/seen/", headers={"cookie": "_ga=old"})
+    assert response.json()["cookies"] == {"sessionid": "s"}
+    assert deletions(response, "_ga") == {None, "demo.test", "www.demo.test"}
+    visitor = Visitor("async")
+    visitor.client.cookies["sessionid"] = "s"
+    consent = get_guard().encode_consent(["analytics"])
+    seen = visitor("get", "/async/seen/", headers={"cookie": f"cg_consent={consent}"}).json()
+    assert seen["consent"] is True and set(seen["cookies"]) == {"cg_consent", "sessionid"}
+
+
 def test_request_cookies_cached_before_the_middleware_are_refreshed() -> None:
     # request.COOKIES is parsed once and cached: the view must see the filtered header.
     request = RequestFactory().get("/", HTTP_COOKIE="_ga=1; sessionid=s", HTTP_HOST=HOST)

@@ -64,7 +64,7 @@ class ConsentMiddleware:
         if outer is not None:
             return self.get_response(request)
         guard = get_guard()
-        cookie = request.META.get("HTTP_COOKIE")
+        cookie = _cookie_header(request)
         decision = _decide(guard, request)
         if is_endpoint_path(guard, request.path_info):
             answer = _endpoint(guard, decision, request, cookie)
@@ -81,7 +81,7 @@ class ConsentMiddleware:
             response: HttpResponseBase = await self.get_response(request)
             return response
         guard = get_guard()
-        cookie = request.META.get("HTTP_COOKIE")
+        cookie = _cookie_header(request)
         decision = _decide(guard, request)
         if is_endpoint_path(guard, request.path_info):
             answer = _endpoint(guard, decision, request, cookie)
@@ -102,6 +102,21 @@ def _outer_decision(request: HttpRequest) -> Decision | None:
         request.consent = decision.consent  # type: ignore[attr-defined]
         request.consent_decision = decision  # type: ignore[attr-defined]
     return decision
+
+
+def _cookie_header(request: HttpRequest) -> str | None:
+    """The ``Cookie`` header, in ``request.META`` too. Django's ASGIRequest joins repeated
+    headers with ``","``, which reads several ``Cookie`` headers (HTTP/2 may send one per
+    cookie) as one cookie: join them with ``"; "``, as browsers and the ASGI adapter do."""
+    scope = getattr(request, "scope", None)  # ASGIRequest
+    if isinstance(scope, dict):
+        cookies = [value.decode("latin-1") for name, value in scope.get("headers", ())
+                   if name.lower() == b"cookie" and value]
+        if len(cookies) > 1:
+            request.META["HTTP_COOKIE"] = "; ".join(cookies)
+            request.__dict__.pop("COOKIES", None)  # parsed from META once and cached
+    cookie: str | None = request.META.get("HTTP_COOKIE")
+    return cookie
 
 
 def _decide(guard: ConsentGuard, request: HttpRequest) -> Decision:
