@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable, Iterable, Iterator, MutableMapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -22,6 +23,7 @@ from starlette.requests import Request as StarletteRequest
 from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Mount, Route
 from support import HOST, NOW, ORIGIN
+from werkzeug.test import Client
 
 from consentguard import ConsentGuard
 from consentguard.asgi import ConsentMiddleware
@@ -32,7 +34,7 @@ from consentguard.flask import current_consent, current_decision
 from consentguard.starlette import get_consent, get_decision
 
 if TYPE_CHECKING:
-    from _typeshed.wsgi import StartResponse, WSGIEnvironment
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -120,36 +122,51 @@ def httpx_set_cookies(response: httpx.Response) -> list[str]:
 # -- raw apps -------------------------------------------------------------------------------
 
 
-def wsgi_app(environ: WSGIEnvironment, start_response: StartResponse) -> list[bytes]:
-    """A raw WSGI app: sets :data:`APP_SET_COOKIES`, echoes what it saw as JSON."""
-    consent = environ.get("consentguard.consent", "MISSING")
-    body = json.dumps({
-        "cookie": environ.get("HTTP_COOKIE"),
-        "has_consent_key": "consentguard.consent" in environ,
-        "consent": None if consent is None else getattr(consent, "id", consent),
-    }).encode()
-    headers = [("Content-Type", "application/json"),
-               *(("Set-Cookie", c) for c in APP_SET_COOKIES)]
-    start_response("200 OK", headers)
-    return [body]
+# The headers every fixture app answers with: a JSON body and :data:`APP_SET_COOKIES`.
+APP_HEADERS = (("Content-Type", "application/json"),
+               *(("Set-Cookie", c) for c in APP_SET_COOKIES))
 
 
-async def asgi_app(scope: Scope, receive: Receive, send: Send) -> None:
-    """A raw ASGI app: sets :data:`APP_SET_COOKIES`, echoes what it saw as JSON."""
-    assert scope["type"] == "http"
-    cookies = [v.decode("latin-1") for n, v in scope["headers"] if n == b"cookie"]
-    state = scope.get("state") or {}
-    consent = state.get("consent", "MISSING")
-    body = json.dumps({
-        "cookie": "; ".join(cookies) if cookies else None,
-        "cookie_headers": len(cookies),
-        "has_consent_key": "consent" in state,
-        "consent": None if consent is None else getattr(consent, "id", consent),
-    }).encode()
-    headers = [(b"content-type", b"application/json"),
-               *((b"set-cookie", c.encode()) for c in APP_SET_COOKIES)]
-    await send({"type": "http.response.start", "status": 200, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+def wsgi_echo(headers: Sequence[tuple[str, str]] = APP_HEADERS) -> WSGIApplication:
+    """A raw WSGI app answering 200 with ``headers``; its body is what it saw, as JSON."""
+    def app(environ: WSGIEnvironment, start_response: StartResponse) -> list[bytes]:
+        consent = environ.get("consentguard.consent", "MISSING")
+        body = json.dumps({
+            "cookie": environ.get("HTTP_COOKIE"),
+            "has_consent_key": "consentguard.consent" in environ,
+            "consent": None if consent is None else getattr(consent, "id", consent),
+        }).encode()
+        start_response("200 OK", list(headers))
+        return [body]
+
+    return app
+
+
+def asgi_echo(headers: Sequence[tuple[str, str]] = APP_HEADERS
+              ) -> Callable[[Scope, Receive, Send], Awaitable[None]]:
+    """A raw ASGI app answering 200 with ``headers`` (as bytes); its body is what it saw,
+    as JSON."""
+    raw = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in headers]
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        assert scope["type"] == "http"
+        cookies = [v.decode("latin-1") for n, v in scope["headers"] if n == b"cookie"]
+        state = scope.get("state") or {}
+        consent = state.get("consent", "MISSING")
+        body = json.dumps({
+            "cookie": "; ".join(cookies) if cookies else None,
+            "cookie_headers": len(cookies),
+            "has_consent_key": "consent" in state,
+            "consent": None if consent is None else getattr(consent, "id", consent),
+        }).encode()
+        await send({"type": "http.response.start", "status": 200, "headers": list(raw)})
+        await send({"type": "http.response.body", "body": body})
+
+    return app
+
+
+wsgi_app = wsgi_echo()
+asgi_app = asgi_echo()
 
 
 class StartResponseRecorder:
@@ -236,6 +253,69 @@ def asgi_request(app: Any, method: str, url: str, *, base_url: str = ORIGIN,
             return await client.request(method, url, headers=headers, **kwargs)
 
     return asyncio.run(go())
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What a client got back: the status, the headers as sent (names in their case) and
+    the body."""
+
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+    def header(self, name: str) -> str | None:
+        values = self.all(name)
+        return values[0] if values else None
+
+    def all(self, name: str) -> list[str]:
+        """Every value of the header ``name`` (case-insensitive), in order."""
+        return header_values(self.headers, name)
+
+    @property
+    def set_cookies(self) -> list[str]:
+        return self.all("set-cookie")
+
+    def consent_value(self) -> str:
+        """The value of the consent cookie this reply sets."""
+        (value,) = [c.split(";")[0].partition("=")[2] for c in self.set_cookies
+                    if c.startswith("cg_consent=")]
+        return value
+
+
+def via_wsgi(guard: ConsentGuard, method: str = "GET", path: str = "/", *,
+             headers: dict[str, str] | None = None, body: bytes = b"",
+             content_type: str | None = None, host: str = HOST,
+             app_headers: Sequence[tuple[str, str]] = APP_HEADERS) -> Reply:
+    """One request through ``guard.wsgi`` over :func:`wsgi_echo` answering ``app_headers``
+    (werkzeug's test client, no cookie jar: a ``Cookie`` in ``headers`` is sent as is)."""
+    client = Client(guard.wsgi(wsgi_echo(app_headers)), use_cookies=False)
+    response = client.open(path, method=method, base_url=f"https://{host}",
+                           headers=headers or {}, data=body, content_type=content_type)
+    return Reply(response.status_code, list(response.headers.items()), response.get_data())
+
+
+def via_asgi(guard: ConsentGuard, method: str = "GET", path: str = "/", *,
+             headers: dict[str, str] | None = None, body: bytes = b"",
+             content_type: str | None = None, host: str = HOST,
+             app_headers: Sequence[tuple[str, str]] = APP_HEADERS) -> Reply:
+    """The same request through ``guard.asgi`` over :func:`asgi_echo` (httpx's ASGI
+    transport)."""
+    all_headers = dict(headers or {})
+    if content_type is not None:
+        all_headers["Content-Type"] = content_type
+    response = asgi_request(guard.asgi(asgi_echo(app_headers)), method, path,
+                            base_url=f"https://{host}", headers=all_headers, content=body)
+    raw = [(n.decode("latin-1"), v.decode("latin-1")) for n, v in response.headers.raw]
+    return Reply(response.status_code, raw, response.content)
+
+
+# The `send` fixture of conftest.py: one of these per test run.
+Driver = Callable[..., Reply]
+DRIVERS: dict[str, Driver] = {"wsgi": via_wsgi, "asgi": via_asgi}
 
 
 def cookie_header(pairs: dict[str, str] | Iterator[tuple[str, str]]) -> str:

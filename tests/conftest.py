@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from djangoserver import DJANGO_PROJECT as DJANGO_PROJECT
@@ -22,6 +23,9 @@ from support import FrozenClock as FrozenClock
 from support import make_registry as make_registry
 
 from consentguard import ConsentGuard, Registry
+
+if TYPE_CHECKING:
+    from apps import Driver
 
 # No per-example deadline: CI's two cores may be busy (a browser, PostgreSQL, servers), and
 # a slow example is not a wrong one. Loaded here, before the test modules' @settings.
@@ -44,6 +48,19 @@ def clock() -> FrozenClock:
 def guard(registry: Registry, clock: FrozenClock) -> ConsentGuard:
     """A guard over :func:`registry` with the fixed :data:`SECRET` and the frozen clock."""
     return ConsentGuard(registry, secret_key=SECRET, clock=clock)
+
+
+@pytest.fixture(params=["wsgi", "asgi"])
+def send(request: pytest.FixtureRequest) -> Driver:
+    """Each adapter in turn: ``send(guard, method="GET", path="/", *, headers=None, body=b"",
+    content_type=None, host=HOST, app_headers=APP_HEADERS)`` runs one request through the
+    guard's WSGI (werkzeug's client) or ASGI (httpx's transport) middleware over an app
+    answering ``app_headers`` and echoing, as JSON, the Cookie header and consent it saw;
+    it returns an :class:`apps.Reply`. A scenario written once runs on both adapters.
+    """
+    import apps  # here, not at the top: the web frameworks load only for the tests using it
+
+    return apps.DRIVERS[request.param]
 
 
 @pytest.fixture(scope="session")

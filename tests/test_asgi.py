@@ -1,4 +1,7 @@
-"""The ASGI adapter, driven directly with scopes and recording ``send`` callables."""
+"""What only the ASGI adapter has, driven directly with scopes and recording ``send``
+callables: several Cookie headers, header types, scope state, lifespan, websockets,
+streaming, concurrency. The scenarios both adapters share run over each in
+``test_adapters.py``."""
 
 from __future__ import annotations
 
@@ -19,10 +22,8 @@ from apps import (
     call_asgi,
     call_websocket,
     cookie_header,
-    deleted,
     deletions_of,
     expected,
-    header_values,
     http_scope,
     set_cookie_values,
     stored_names,
@@ -35,9 +36,9 @@ from starlette.requests import Request
 from starlette.responses import StreamingResponse
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
-from support import FrozenClock, make_guard, make_registry
+from support import make_guard
 
-from consentguard import Consent, ConsentGuard, UndeclaredCookieError, Violation
+from consentguard import Consent
 from consentguard.asgi import ConsentMiddleware
 
 
@@ -47,82 +48,6 @@ def request(app: Any, scope: Scope) -> tuple[Message, dict[str, Any]]:
     start = next(m for m in sent if m["type"] == "http.response.start")
     body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
     return start, json.loads(body)
-
-
-def cookies_out(app: Any, scope: Scope) -> list[str]:
-    return set_cookie_values(request(app, scope)[0]["headers"])
-
-
-def test_without_consent_only_required_cookies_reach_the_browser() -> None:
-    start, seen = request(make_guard().asgi(asgi_app), http_scope())
-    assert stored_names(set_cookie_values(start["headers"])) == expected()
-    assert seen["has_consent_key"] and seen["consent"] is None
-
-
-@pytest.mark.parametrize("accepted", [["analytics"], ["functional", "marketing"]])
-def test_consent_lets_its_categories_cookies_pass(accepted: list[str]) -> None:
-    guard = make_guard()
-    value = guard.encode_consent(accepted)
-    start, seen = request(guard.asgi(asgi_app), http_scope(cookie=f"cg_consent={value}"))
-    assert stored_names(set_cookie_values(start["headers"])) == expected(*accepted)
-    assert seen["consent"] == guard.decode_consent(value).id  # type: ignore[union-attr]
-
-
-def test_forged_expired_and_rotated_out_consent_fall_back_to_required_only() -> None:
-    clock = FrozenClock()
-    guard = make_guard(clock=clock, max_age=60)
-    app = guard.asgi(asgi_app)
-    forged = ConsentGuard(make_registry(), "attacker-key").encode_consent(["*"])
-    rotated_out = ConsentGuard(make_registry(), ["newer-key"], clock=clock).asgi(asgi_app)
-    value = guard.encode_consent(["*"])
-    assert stored_names(cookies_out(app, http_scope(cookie=f"cg_consent={value}"))) == expected(
-        "functional", "analytics", "marketing")
-    assert stored_names(cookies_out(app, http_scope(cookie=f"cg_consent={forged}"))) == (
-        expected())
-    assert stored_names(cookies_out(rotated_out, http_scope(cookie=f"cg_consent={value}"))) == (
-        expected())
-    clock.advance(61)
-    assert stored_names(cookies_out(app, http_scope(cookie=f"cg_consent={value}"))) == (
-        expected())
-
-
-@pytest.mark.parametrize(("unknown", "passes"), [("block", False), ("allow", True)])
-def test_unknown_block_and_allow(unknown: Any, passes: bool) -> None:
-    names = stored_names(cookies_out(make_guard(unknown=unknown).asgi(asgi_app), http_scope()))
-    assert ("mystery" in names) is passes
-
-
-def test_unknown_raise() -> None:
-    with pytest.raises(UndeclaredCookieError, match="mystery"):
-        request(make_guard(unknown="raise").asgi(asgi_app), http_scope())
-
-
-def test_report_only_changes_nothing_and_reports_everything() -> None:
-    violations: list[Violation] = []
-    guard = make_guard(mode="report-only", on_violation=violations.append)
-    browser = cookie_header(ALL_BROWSER_COOKIES)
-    start, seen = request(guard.asgi(asgi_app), http_scope(cookie=browser))
-    assert set_cookie_values(start["headers"]) == list(APP_SET_COOKIES)
-    assert header_values(start["headers"], "cache-control") == []
-    assert seen["cookie"] == browser
-    assert {(v.kind, v.name) for v in violations} == {
-        *(("request-cookie", n) for n in ("lang", "_ga", "_ga_XYZ", "stats", "_fbp", "mystery")),
-        *(("set-cookie", n) for n in ("lang", "_ga", "_ga_XYZ", "_fbp", "mystery")),
-    }
-    assert {v.action for v in violations} == {"reported"}
-
-
-def test_refused_cookies_hidden_and_purged() -> None:
-    start, seen = request(make_guard().asgi(asgi_app),
-                          http_scope(cookie=cookie_header(ALL_BROWSER_COOKIES)))
-    values = set_cookie_values(start["headers"])
-    assert seen["cookie"] == "session=s3cr3t"
-    assert {v.split("=", 1)[0] for v in deleted(values)} == {
-        "lang", "_ga", "_ga_XYZ", "stats", "_fbp"}
-    assert [d.get("domain") for d in deletions_of("_ga", values)] == [
-        None, "example.com", "www.example.com"]
-    assert {d["path"] for d in deletions_of("stats", values)} == {"/blog"}
-    assert header_values(start["headers"], "cache-control") == ["private"]
 
 
 def test_several_cookie_headers_are_read_and_rewritten_as_one() -> None:
@@ -170,14 +95,6 @@ def test_request_header_names_are_read_in_any_case(names: tuple[bytes, ...],
     assert bool(purged) == (signal != "neither")
     assert all("ignored" not in v for v in purged)
     assert any("Domain=shop.example.com" in v for v in purged) == (signal != "neither")
-
-
-def test_accepted_cookies_reach_the_app_verbatim_in_order_with_duplicates() -> None:
-    guard = make_guard()
-    consent = f"cg_consent={guard.encode_consent(['analytics'])}"
-    sent = f'_ga=1; session=a; lang=fr; _ga="two words"; {consent}; session=b; _fbp=x'
-    _, seen = request(guard.asgi(asgi_app), http_scope(cookie=sent))
-    assert seen["cookie"] == f'_ga=1; session=a; _ga="two words"; {consent}; session=b'
 
 
 def test_unchanged_cookie_headers_pass_as_sent() -> None:
@@ -231,18 +148,6 @@ def test_lifespan_and_unknown_scope_types_pass_through_untouched() -> None:
         asyncio.run(middleware(scope, receive, send))
         assert seen[-1][0] is scope and seen[-1][1] is receive and seen[-1][2] is send
         assert scope == {"type": scope_type, "asgi": {"version": "3.0"}, "state": {}}
-
-
-@pytest.mark.parametrize("name", [b"Set-Cookie", b"SET-COOKIE", b"set-cookie"])
-def test_set_cookie_header_names_matched_case_insensitively(name: bytes) -> None:
-    async def app(scope: Scope, receive: Receive, send: Send) -> None:
-        # Django's ASGI handler sends the header name capitalised.
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": [(name, b"_ga=1; Path=/"), (name, b"session=1; Path=/")]})
-        await send({"type": "http.response.body", "body": b""})
-
-    sent = asyncio.run(call_asgi(make_guard().asgi(app), http_scope()))
-    assert sent[0]["headers"] == [(name, b"session=1; Path=/")]
 
 
 def test_streaming_first_chunk_reaches_the_client_before_the_app_finishes() -> None:
@@ -375,14 +280,6 @@ def test_middleware_holds_no_per_request_state() -> None:
     before = dict(vars(middleware))
     request(middleware, http_scope(cookie=cookie_header(ALL_BROWSER_COOKIES)))
     assert vars(middleware) == before
-
-
-def test_consent_cookie_not_renewed_on_ordinary_pages() -> None:
-    guard = make_guard()
-    values = cookies_out(guard.asgi(asgi_app),
-                         http_scope(cookie=f"cg_consent={guard.encode_consent(['analytics'])}"))
-    assert not [v for v in values if v.startswith("cg_consent=")]
-    assert stored_names(values) == expected("analytics")
 
 
 # -- header types: servers take more than (bytes, bytes) tuples ------------------------------

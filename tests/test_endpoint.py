@@ -25,6 +25,8 @@ import anyio
 import httpx
 import pytest
 from apps import (
+    Driver,
+    Reply,
     StartResponseRecorder,
     asgi_app,
     asgi_request,
@@ -39,6 +41,8 @@ from apps import (
     set_cookie_values,
     starlette_app,
     stored_names,
+    via_asgi,
+    via_wsgi,
     wsgi_app,
 )
 from hypothesis import given, settings
@@ -71,60 +75,6 @@ from consentguard.log import ConsentRecord
 
 SAME_ORIGIN = {"Origin": ORIGIN, "Sec-Fetch-Site": "same-origin"}
 FORM = "application/x-www-form-urlencoded"
-
-
-@dataclass(frozen=True)
-class Reply:
-    status: int
-    headers: list[tuple[str, str]]
-    body: bytes
-
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-    def header(self, name: str) -> str | None:
-        values = self.all(name)
-        return values[0] if values else None
-
-    def all(self, name: str) -> list[str]:
-        return [v for k, v in self.headers if k.lower() == name.lower()]
-
-    @property
-    def set_cookies(self) -> list[str]:
-        return self.all("set-cookie")
-
-    def consent_value(self) -> str:
-        """The value of the consent cookie this reply sets."""
-        (value,) = [c.split(";")[0].partition("=")[2] for c in self.set_cookies
-                    if c.startswith("cg_consent=")]
-        return value
-
-
-Driver = Callable[..., Reply]
-
-
-def via_wsgi(guard: ConsentGuard, method: str, path: str, *, headers: dict[str, str] | None = None,
-             body: bytes = b"", content_type: str | None = None) -> Reply:
-    client = Client(guard.wsgi(wsgi_app), use_cookies=False)
-    response = client.open(path, method=method, base_url=ORIGIN, headers=headers or {},
-                           data=body, content_type=content_type)
-    return Reply(response.status_code, list(response.headers.items()), response.get_data())
-
-
-def via_asgi(guard: ConsentGuard, method: str, path: str, *, headers: dict[str, str] | None = None,
-             body: bytes = b"", content_type: str | None = None) -> Reply:
-    all_headers = dict(headers or {})
-    if content_type is not None:
-        all_headers["Content-Type"] = content_type
-    response = asgi_request(guard.asgi(asgi_app), method, path, headers=all_headers,
-                            content=body)
-    return Reply(response.status_code, list(response.headers.multi_items()), response.content)
-
-
-@pytest.fixture(params=[via_wsgi, via_asgi], ids=["wsgi", "asgi"])
-def send(request: pytest.FixtureRequest) -> Driver:
-    driver: Driver = request.param
-    return driver
 
 
 def form(fields: Sequence[tuple[str, str]]) -> bytes:
