@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import importlib
 import json
 import sys
@@ -22,7 +23,6 @@ from consentguard.audit import (
     audit_app,
     detect_interface,
 )
-from consentguard.audit._crawl import _same_site_target
 from consentguard.cli import main
 
 AUDITAPPS = Path(__file__).parent / "auditapps"
@@ -686,8 +686,15 @@ def test_lifetime_prefers_max_age() -> None:
     pytest.param("mailto:someone@example.org", None, id="mailto"),
     pytest.param("/caf\u00e9", "/caf%C3%A9", id="non-ascii-quoted"),
 ])
-def test_same_site_target(href: str, expected: str | None) -> None:
-    assert _same_site_target(href, "https://localhost/docs/index", "https://localhost") == expected
+def test_the_crawl_follows_same_site_links_only(href: str, expected: str | None) -> None:
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        start_response("200 OK", [("Content-Type", "text/html; charset=utf-8")])
+        if environ["PATH_INFO"] != "/docs/index":
+            return [b"no links here"]
+        return [f'<a href="{html.escape(href)}">x</a>'.encode()]
+
+    report = audit_app(app, paths=["/docs/index"], crawl=5)
+    assert paths(report, "no_consent") == ["/docs/index", *([expected] if expected else [])]
 
 
 def test_detect_interface() -> None:
