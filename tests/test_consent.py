@@ -11,7 +11,7 @@ from conftest import NOW, SECRET, FrozenClock, make_registry
 from itsdangerous import URLSafeSerializer
 
 from consentguard import Category, Consent, ConsentGuard, Cookie, Registry
-from consentguard.consent import SALT, ConsentCodec, SecretKey
+from consentguard.consent import SALT, ConsentCodec, SecretKey, read_payload
 
 DAY = 86400
 OPTIONAL = frozenset({"functional", "analytics", "marketing"})
@@ -154,6 +154,15 @@ def test_a_signature_made_for_another_purpose_does_not_verify(guard: ConsentGuar
 )
 def test_signed_but_malformed_payloads_decode_to_none(guard: ConsentGuard, payload: object) -> None:
     assert guard.decode_consent(signed(payload)) is None
+
+
+@pytest.mark.parametrize("issued", [pytest.param(True, id="true"), pytest.param(1.5, id="float"),
+                                    pytest.param(-1, id="negative"),
+                                    pytest.param(2**33, id="beyond-datetime")])
+def test_the_payload_schema_wants_whole_seconds(issued: object) -> None:
+    # One home for the schema: `consentguard decode` reads payloads with it too.
+    assert read_payload({"i": "x", "t": issued, "a": {}, "d": []}) is None
+    assert read_payload({"i": "x", "t": 0, "a": {}, "d": []}) is not None
 
 
 def test_unknown_categories_in_a_valid_token_are_ignored(guard: ConsentGuard) -> None:
