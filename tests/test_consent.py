@@ -7,8 +7,8 @@ import logging
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from conftest import NOW, SECRET, FrozenClock, make_registry
 from itsdangerous import URLSafeSerializer
+from support import NOW, SECRET, FrozenClock, make_registry
 
 from consentguard import Category, Consent, ConsentGuard, Cookie, Registry
 from consentguard.consent import SALT, ConsentCodec, SecretKey, read_payload

@@ -17,11 +17,11 @@ from datetime import datetime, timezone
 from typing import Any
 
 import pytest
-from conftest import NOW, SECRET, FrozenClock, make_registry
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from itsdangerous import BadData, URLSafeSerializer
 from itsdangerous.encoding import base64_encode
+from support import NOW, SECRET, FrozenClock, make_registry
 
 from consentguard import Consent, ConsentGuard, Registry
 from consentguard.consent import SALT, ConsentCodec
