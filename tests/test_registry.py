@@ -582,6 +582,69 @@ def test_errors_in_code_name_entry_and_fix(cookies: list[Cookie], index: int, na
     assert_names_and_fixes(str(info.value), None, index, name, words)
 
 
+ESSENTIAL = Category("essential", required=True)
+# What a file could not hold, built in code: a clear error, never a registry that fails
+# later (an unhashable one, a version no consent cookie can be signed with).
+CODE_FIELD_ERRORS = [
+    pytest.param([Category("e", required=True, consent_mode=[1])], [], {},  # type: ignore[arg-type]
+                 0, "e", "'consent_mode' must hold strings", id="consent-mode-not-strings"),
+    pytest.param([Category("e", required=True, consent_mode="ad_storage")], [], {},  # type: ignore[arg-type]
+                 0, "e", "'consent_mode' must be a tuple", id="consent-mode-a-string"),
+    pytest.param([Category("e", required="yes")], [], {},  # type: ignore[arg-type]
+                 0, "e", "'required' must be a boolean, not str", id="required-not-bool"),
+    pytest.param([ESSENTIAL, Category("a", description=None)], [], {},  # type: ignore[arg-type]
+                 1, "a", "'description' must be a string", id="description-none"),
+    pytest.param([ESSENTIAL, Category("a", title="\ud800")], [], {},
+                 1, "a", "lone surrogate", id="title-surrogate"),
+    pytest.param([ESSENTIAL], [Cookie("k", category="essential", purpose="\udfff")], {},
+                 0, "k", "lone surrogate", id="purpose-surrogate"),
+    pytest.param([ESSENTIAL], [Cookie("k", category="essential", third_party="no")], {},  # type: ignore[arg-type]
+                 0, "k", "'third_party' must be a boolean", id="third-party-not-bool"),
+    pytest.param([ESSENTIAL], [], {"version": "\ud800"}, None, None, "lone surrogate",
+                 id="version-surrogate"),
+    pytest.param([ESSENTIAL], [], {"version": 20260420}, None, None,
+                 "'version' must be a string", id="version-int"),
+]
+
+
+@pytest.mark.parametrize(("categories", "cookies", "options", "index", "name", "words"),
+                         CODE_FIELD_ERRORS)
+def test_fields_built_in_code_are_checked_as_a_file_is(
+        categories: list[Category], cookies: list[Cookie], options: dict[str, Any],
+        index: int | None, name: str | None, words: str) -> None:
+    with pytest.raises(RegistryError) as info:
+        Registry(categories, cookies, **options)
+    assert_names_and_fixes(str(info.value), None, index, name, words)
+
+
+def test_consent_mode_given_as_a_list_in_code_is_a_tuple() -> None:
+    category = Category("e", required=True, consent_mode=["ad_storage"])  # type: ignore[arg-type]
+    assert category.consent_mode == ("ad_storage",)
+    assert hash(Registry([category])) == hash(Registry([category]))
+
+
+FIELD_VALUES = st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=5),
+                         st.lists(st.one_of(st.text(max_size=5), st.integers()), max_size=2))
+
+
+@given(required=FIELD_VALUES, title=FIELD_VALUES, consent_mode=FIELD_VALUES,
+       version=FIELD_VALUES)
+@settings(max_examples=200, deadline=None)
+def test_a_registry_built_in_code_is_valid_or_a_registry_error(
+        required: Any, title: Any, consent_mode: Any, version: Any) -> None:
+    try:
+        registry = Registry([Category("e", required=required, title=title,
+                                      consent_mode=consent_mode)], version=version)
+    except RegistryError:
+        return
+    hash(registry)
+    (category,) = registry.categories
+    assert category.required is True and isinstance(category.title, str)
+    assert all(isinstance(signal, str) for signal in category.consent_mode)
+    for text in (version or "", category.title, *category.consent_mode):
+        text.encode("utf-8")  # a consent cookie can be signed with it, a page written
+
+
 def test_no_required_category_in_code() -> None:
     with pytest.raises(RegistryError, match=r"no category is required\..*Fix:"):
         Registry([Category("analytics")], [])

@@ -64,7 +64,8 @@ class Category:
     :param description: one sentence shown to visitors in the banner and the policy.
     :param title: display name (defaults to the name, capitalised).
     :param consent_mode: Google Consent Mode v2 signals this category grants
-        (for example ``("analytics_storage",)``); used by the banner.
+        (for example ``("analytics_storage",)``; a list is kept as a tuple); used by the
+        banner.
     """
 
     name: str
@@ -73,6 +74,10 @@ class Category:
     description: str = ""
     title: str = ""
     consent_mode: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if isinstance(self.consent_mode, list):  # as a file gives it: keep it hashable
+            object.__setattr__(self, "consent_mode", tuple(self.consent_mode))
 
     @property
     def label(self) -> str:

@@ -16,14 +16,18 @@ from ._declarations import STORAGES, Category, Cookie
 from ._patterns import patterns_overlap
 from .exceptions import RegistryError
 
-__all__ = ["CONTROL", "Enough", "Problems", "declarations", "in_file_order", "is_token",
-           "problems"]
+__all__ = ["CONTROL", "SURROGATE", "Enough", "Problems", "declarations", "in_file_order",
+           "is_token", "problems"]
 
 # RFC 6265 token characters (the cookie-name grammar); ``*`` is one of them and is our wildcard.
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _CATEGORY_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
 #: Control characters: never in a storage key or a path (nor a redirect target).
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+#: A lone surrogate (JSON's ``"\ud800"``) is not text: no encoding can write it, so a
+#: consent cookie signed with it, or a page showing it, would fail.
+SURROGATE = re.compile(r"[\ud800-\udfff]")
+_SURROGATE_FIX = "write the character itself, or both halves of its \\u escape pair."
 
 
 def is_token(text: str) -> bool:
@@ -141,7 +145,7 @@ def declarations(data: Any, source: str | None, problems: Problems) -> Declarati
     return kept, valid, version
 
 
-_Kind = Literal["category", "required", "cookie"]
+_Kind = Literal["version", "category", "required", "cookie"]
 
 
 def _by_entry(found: Iterable[RegistryError]) -> list[RegistryError]:
@@ -159,9 +163,19 @@ def in_file_order(found: Iterable[tuple[_Kind, int | None, RegistryError]]
 
 
 def problems(categories: Sequence[Category], cookies: Sequence[Cookie | None],
-              source: str | None) -> Iterator[tuple[_Kind, int | None, RegistryError]]:
-    """Each problem of these declarations, with the entry it sets aside, in the order a
-    registry is checked: categories, then cookies."""
+              source: str | None, version: object = None
+              ) -> Iterator[tuple[_Kind, int | None, RegistryError]]:
+    """Each problem of these declarations (built in code: their fields' types are checked
+    as a file's are), with the entry it sets aside, in the order a registry is checked:
+    the version, categories, then cookies."""
+    if version is not None and not isinstance(version, str):
+        yield "version", None, RegistryError(
+            f"'version' must be a string, not {type(version).__name__}.", source=source,
+            fix='write version="2026-04-20".')
+    elif version is not None and SURROGATE.search(version):
+        yield "version", None, RegistryError(
+            "'version' holds a lone surrogate, which is not text.", source=source,
+            fix=_SURROGATE_FIX)
     names: dict[str, int] = {}
     yield from _category_problems(categories, source, names)
     yield from _cookie_problems(cookies, source, names)
@@ -198,6 +212,9 @@ def _category_problems(categories: Sequence[Category], source: str | None,
             yield "category", index, error(
                 "the category is declared twice.", index=index, entry=category.name,
                 fix="remove one of the declarations.")
+        elif (found := _field_problem(category, _CATEGORY_TYPES)) is not None:
+            yield "category", index, error(found[0], index=index, entry=category.name,
+                                           fix=found[1])
         else:
             names[category.name] = index
     if not any(categories[i].required for i in names.values()):
@@ -312,6 +329,9 @@ def _cookie_problem(index: int, cookie: Cookie, categories: Mapping[str, int],
         if not isinstance(getattr(cookie, attribute), str):
             return error(f"'{attribute}' must be a string.", index=index, entry=name,
                          fix=f'write {attribute} = "...".')
+    found = _field_problem(cookie, _COOKIE_TYPES)
+    if found is not None:
+        return error(found[0], index=index, entry=name, fix=found[1])
     if not cookie.path.startswith("/") or CONTROL.search(cookie.path) or ";" in cookie.path:
         return error("'path' must start with '/' and hold no ';' or control "
                      "character.", index=index, entry=name,
@@ -330,6 +350,32 @@ def _cookie_problem(index: int, cookie: Cookie, categories: Mapping[str, int],
         return error("'domain' must be a host name such as '.example.com'.",
                      index=index, entry=name,
                      fix="write the Domain attribute the cookie is set with.")
+    return None
+
+
+# The fields' types in code; None: the field may be None (a file leaves it out).
+_CATEGORY_TYPES: dict[str, tuple[type, ...]] = {
+    "required": (bool,), "description": (str,), "title": (str,), "consent_mode": (tuple,)}
+_COOKIE_TYPES: dict[str, tuple[type, ...]] = {
+    "name": (str,), "purpose": (str,), "duration": (str,), "provider": (str,),
+    "domain": (str, type(None)), "third_party": (bool, type(None))}
+
+
+def _field_problem(entry: Category | Cookie, types: Mapping[str, tuple[type, ...]]
+                   ) -> tuple[str, str] | None:
+    """(problem, fix) for a field of an entry built in code that a file could not hold: a
+    value of another type, or a lone surrogate."""
+    for field, allowed in types.items():
+        value = getattr(entry, field)
+        if not isinstance(value, allowed):
+            return (f"'{field}' must be a {_TYPE_WORDS[allowed[0]]}, not "
+                    f"{type(value).__name__}.", f"write {field}={_CODE_EXAMPLES[allowed[0]]}.")
+        texts = value if isinstance(value, tuple) else (value,)
+        if isinstance(value, tuple) and not all(isinstance(text, str) for text in value):
+            return (f"'{field}' must hold strings, not {value!r:.60}.",
+                    f"write {field}={_CODE_EXAMPLES[tuple]}.")
+        if any(isinstance(text, str) and SURROGATE.search(text) for text in texts):
+            return f"'{field}' holds a lone surrogate, which is not text.", _SURROGATE_FIX
     return None
 
 
@@ -380,5 +426,6 @@ def _check_fields(
     return out
 
 
-_TYPE_WORDS = {bool: "boolean", str: "string", list: "list"}
+_TYPE_WORDS = {bool: "boolean", str: "string", list: "list", tuple: "tuple of strings"}
+_CODE_EXAMPLES = {bool: "True", str: '"..."', tuple: '("analytics_storage",)'}
 _TYPE_EXAMPLES = {bool: "true", str: '"..."', list: '["..."]'}

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import MISSING
@@ -26,7 +25,7 @@ from ._declarations import parse_duration as parse_duration
 from ._patterns import Matcher
 from ._patterns import name_matches as name_matches
 from ._patterns import patterns_overlap as patterns_overlap
-from ._validation import Enough, Problems, declarations, in_file_order, problems
+from ._validation import SURROGATE, Enough, Problems, declarations, in_file_order, problems
 from ._validation import is_token as is_token
 from .exceptions import RegistryError
 
@@ -67,7 +66,6 @@ _MAX_DEPTH = 32
 _TOO_DEEP = (f"the file nests arrays or tables more than {_MAX_DEPTH} levels deep.",
              "a registry holds [categories.<name>] tables and [[cookies]] entries of "
              "strings, booleans and lists of strings, four levels deep at most.")
-_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 def _hostile(data: Any) -> tuple[str, str] | None:
@@ -79,7 +77,7 @@ def _hostile(data: Any) -> tuple[str, str] | None:
     while stack:
         value, depth = stack.pop()
         if isinstance(value, str):
-            if _SURROGATE.search(value):
+            if SURROGATE.search(value):
                 return (f"the string {value!r:.40} holds a lone surrogate, which is not text.",
                         "write the character itself, or both halves of its \\u escape pair.")
         elif isinstance(value, (dict, list)):
@@ -229,7 +227,8 @@ class Registry:
     # -- validation -------------------------------------------------------------------------
 
     def _validate(self) -> None:
-        found = in_file_order(problems(self.categories, self.cookies, self.source))
+        found = in_file_order(problems(self.categories, self.cookies, self.source,
+                                       self.version))
         if found:
             raise found[0]
 
