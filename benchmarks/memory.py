@@ -2,7 +2,7 @@
 
 A guard serves ``cache_size`` distinct visitors (each a new consent value in the benchmark's
 realistic ``Cookie`` header, and the realistic response); ``tracemalloc`` then counts what
-the guard still holds, the remembered headers and values included.
+the guard still holds: the verified consent values and the names it remembers.
 """
 
 from __future__ import annotations
@@ -15,15 +15,13 @@ import logging
 import tracemalloc
 from collections.abc import Callable, Iterator, Sequence
 
-from consentguard.guard import _COOKIE_LENGTH
-
 from . import fixtures, suite
 
-LONGEST = _COOKIE_LENGTH  # the longest Cookie header a guard remembers
+LONGEST = 8192  # the longest Cookie header common servers accept (8 KiB)
 
 
 def _pad(cookie: str, pairs: Iterator[str]) -> str:
-    """``cookie`` grown with ``pairs`` to the longest Cookie header a guard remembers."""
+    """``cookie`` grown with ``pairs`` to :data:`LONGEST`."""
     room = LONGEST - len(cookie)
     extra: list[str] = []
     for pair in pairs:
@@ -34,8 +32,7 @@ def _pad(cookie: str, pairs: Iterator[str]) -> str:
     return "; ".join([cookie, *extra])
 
 
-# The costliest Cookie headers a client can send, each as long as any remembered (8 KiB):
-# what the decision then holds besides the header (the key) differs.
+# The costliest Cookie headers a client can send, each 8 KiB long.
 SHAPES: dict[str, Callable[[str], str]] = {
     # One big refused cookie: a rewritten copy of the rest is kept for the app.
     "refused-value": lambda c: f"{c}; _fbp=" + "x" * (LONGEST - len(c) - len("; _fbp=")),
@@ -77,8 +74,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.memory", description=__doc__)
     parser.add_argument("--visitors", type=int, default=4096)
     parser.add_argument("--largest", action="store_true",
-                        help="the worst cases: each visitor's Cookie header as long as any "
-                        "remembered (8 KiB), in each of the costliest shapes a client can send")
+                        help="the worst cases: each visitor's Cookie header 8 KiB long, in "
+                        "each of the costliest shapes a client can send")
     args = parser.parse_args(argv)
     logging.getLogger("consentguard").setLevel(logging.ERROR)  # the undeclared cookie, once
     for shape in SHAPES if args.largest else [None]:

@@ -15,6 +15,10 @@ __all__ = ["Matcher", "name_matches", "patterns_overlap", "weight"]
 
 T = TypeVar("T")
 
+# How many names' answers a matcher remembers, and the longest name it remembers.
+_REMEMBERED = 8192
+_LONGEST_REMEMBERED = 256
+
 
 def weight(pattern: str) -> int:
     """The number of literal characters in ``pattern``: the heavier pattern wins."""
@@ -127,7 +131,8 @@ class Matcher(Generic[T]):
                 if _glob_match(parts, name):
                     found = entry
                     break
-        if len(self._cache) >= 8192:  # bounded: names come from the outside world
-            self._cache.clear()
-        self._cache[name] = found
+        if len(name) <= _LONGEST_REMEMBERED:  # bounded: names come from the outside world
+            if len(self._cache) >= _REMEMBERED:
+                self._cache.clear()
+            self._cache[name] = found
         return found

@@ -13,13 +13,11 @@ from __future__ import annotations
 import calendar
 import functools
 import re
-from typing import AnyStr
 
 from publicsuffixlist import PublicSuffixList
 
 __all__ = [
     "EARLIEST",
-    "browser_cookie_pieces",
     "cookie_pairs",
     "deletion_expiry",
     "deletion_header",
@@ -28,10 +26,7 @@ __all__ = [
     "is_holdable_name",
     "lenient_name",
     "parse_cookie_date",
-    "plain_cookie_value",
     "plain_date",
-    "plain_raw_set_cookie_name",
-    "plain_set_cookie_name",
     "purge_domains",
     "registrable_domain",
     "set_cookie_name",
@@ -79,33 +74,14 @@ def set_cookie_name(value: str) -> str | None:
 
 
 # The shape of nearly every Set-Cookie a server sends: a name with no whitespace, control
-# character, "=" or ";", then "=" and the rest with no forbidden control character. The
-# bytes twin reads latin-1 header bytes exactly as the text one reads their decoding.
+# character, "=" or ";", then "=" and the rest with no forbidden control character. Its
+# group 1 is then what set_cookie_name returns, for a header of at most PLAIN_LENGTH
+# characters. The bytes twin reads latin-1 header bytes exactly as the text one reads
+# their decoding.
 PLAIN_SET_COOKIE = re.compile(r"[ \t]*([^=;\x00-\x20\x7f]+)[ \t]*=[^\x00-\x08\x0a-\x1f\x7f]*")
 PLAIN_SET_COOKIE_RAW = re.compile(PLAIN_SET_COOKIE.pattern.encode("ascii"))
 # At most this many characters (4 octets each at worst) cannot pass §5.6 step 5's limit.
 PLAIN_LENGTH = _MAX_NAME_VALUE // 4
-
-
-def plain_set_cookie_name(value: str) -> str | None:
-    """:func:`set_cookie_name` for a plain header, in one C-level match; else ``None``.
-
-    ``None`` means only "not plain": ask :func:`set_cookie_name`. Whenever this returns a
-    name, it is the name :func:`set_cookie_name` returns (``tests/test_cookies.py``).
-    """
-    return _plain_name(PLAIN_SET_COOKIE, value)
-
-
-def plain_raw_set_cookie_name(value: bytes) -> bytes | None:
-    """:func:`plain_set_cookie_name` for latin-1 header bytes (ASGI); the name as bytes."""
-    return _plain_name(PLAIN_SET_COOKIE_RAW, value)
-
-
-def _plain_name(pattern: re.Pattern[AnyStr], value: AnyStr) -> AnyStr | None:
-    if len(value) > PLAIN_LENGTH:
-        return None
-    plain = pattern.fullmatch(value)
-    return None if plain is None else plain[1]
 
 
 def is_holdable_name(name: str) -> bool:
@@ -279,38 +255,6 @@ def cookie_pairs(header: str) -> list[tuple[str, str]]:
         name, eq, _ = pair.partition("=")
         out.append((name.strip(_WSP) if eq else "", pair))
     return out
-
-
-def plain_cookie_value(header: str, name: str) -> list[str] | None:
-    """The values :func:`cookie_pairs` gives cookie ``name`` (after its first ``=``, less
-    trailing whitespace), found without splitting the header; ``None``: ask it.
-
-    Answers when ``name`` is absent, or appears exactly once in the whole header, as a
-    piece written the way browsers write it (``"; "`` before it, ``=`` right after);
-    ``None`` for anything else (a second ``name``, even spaced as ``"name ="``).
-    """
-    start = header.find(name + "=")
-    if start < 0:
-        return None if name in header else []
-    if ((start and header[start - 2:start] != "; ") or header.find(name) != start
-            or header.find(name, start + len(name)) >= 0):
-        return None
-    begin = start + len(name) + 1
-    end = header.find(";", begin)
-    return [(header[begin:] if end < 0 else header[begin:end]).rstrip(_WSP)]
-
-
-def browser_cookie_pieces(header: str) -> list[tuple[str, str, str]] | None:
-    """Each pair of a ``Cookie`` header partitioned at its first ``=``, when every ``;``
-    in it is followed by a space (as browsers write it); else ``None``.
-
-    The pieces are :func:`cookie_pairs`' pairs before trimming: a name with whitespace
-    around it, or a nameless pair, shows as such (``(" a", "=", "1")``, ``("a", "", "")``).
-    """
-    pieces = header.split("; ")
-    if header.count(";") != len(pieces) - 1:
-        return None
-    return [piece.partition("=") for piece in pieces]
 
 
 # A DNS host name: labels of 1-63 letters, digits and hyphens, 253 characters in all.

@@ -170,7 +170,7 @@ def handle(guard: ConsentGuard, decision: Decision, request: EndpointRequest,
     """
     gpc = request.headers.get("sec-gpc") == "1"
     dnt = request.headers.get("dnt") == "1"
-    signal = guard._opts_out(gpc, dnt)  # (records keep GPC alone)
+    signal = guard.opts_out(gpc, dnt)  # (records keep GPC alone)
     https = request.scheme in ("https", "wss")
     if not https:
         _warn_untrusted_proxy(guard, request)

@@ -1,45 +1,34 @@
-"""The per-request decision: which cookies may pass, which are hidden, which are purged.
+"""The guard: a registry and options, fixed at construction, and :meth:`ConsentGuard.decide`.
 
-:class:`ConsentGuard` holds the configuration and everything that can be worked out
-once (the compiled registry, the consent codec). :meth:`ConsentGuard.decide` turns the
-few request headers that matter into a :class:`Decision`, whose methods rewrite a
-response's header list. Nothing here touches a WSGI environ or an ASGI scope: the
-adapters in :mod:`consentguard.wsgi` and :mod:`consentguard.asgi` only translate.
+:meth:`ConsentGuard.decide` turns the few request headers that matter into a
+:class:`~consentguard.decision.Decision` (in :mod:`consentguard.decision`), whose methods
+rewrite a response's header list. Nothing here touches a WSGI environ or an ASGI scope:
+the adapters in :mod:`consentguard.wsgi` and :mod:`consentguard.asgi` only translate.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Literal
 
 from werkzeug.http import dump_cookie
 
-from ._bounded import bounded_put
 from .consent import Consent, ConsentCodec, SecretKey
 from .cookies import (
-    EARLIEST,
-    browser_cookie_pieces,
     cookie_pairs,
-    deletion_expiry,
     deletion_header,
-    expired,
     is_holdable_name,
     lenient_name,
-    plain_cookie_value,
-    plain_date,
-    plain_raw_set_cookie_name,
-    plain_set_cookie_name,
     purge_domains,
     registrable_domain,
-    set_cookie_name,
 )
+from .decision import ALLOW, CONSENTED, REFUSE, UNKNOWN
+from .decision import Decision as Decision
 from .endpoint import parse_origins
-from .exceptions import UndeclaredCookieError
 from .registry import THIRTEEN_MONTHS, Registry
 
 if TYPE_CHECKING:
@@ -55,8 +44,6 @@ logger = logging.getLogger("consentguard")
 
 Unknown = Literal["block", "allow", "raise"]
 Mode = Literal["enforce", "report-only"]
-H = TypeVar("H", str, bytes)
-K = TypeVar("K", str, bytes)  # a verdict table's names: text, or raw ASGI bytes
 
 SIX_MONTHS = timedelta(days=180)
 
@@ -83,30 +70,14 @@ class Violation:
     path: str = ""
 
 
-# What the guard concludes about one cookie name for one set of accepted categories:
-# allowed whatever the consent (required, or our own cookie), allowed by consent,
-# refused, undeclared.
-_ALLOW, _REFUSE, _UNKNOWN, _CONSENTED = 0, 1, 2, 3
-# Which of two verdicts is the stricter.
-_SEVERITY = {_ALLOW: 0, _CONSENTED: 1, _UNKNOWN: 2, _REFUSE: 3}
-
-# Bounds of the per-guard caches (names, headers and Cookie headers come from clients).
-_NAMES_PER_TABLE = 4096
-_TABLES = 256
-_SET_COOKIES = 4096
-_SET_COOKIE_LENGTH = 1024
 DEFAULT_CACHE_SIZE = 4096
-_COOKIE_LENGTH = 8192
-_HOST_LENGTH = 256
-_NAME_LENGTH = 256
+# A request purges at most this many names, in this many bytes of deletion headers: a
+# browser holding more gets the rest on the next responses.
 _PURGE_NAMES = 32
 _PURGE_BYTES = 4096
+# Undeclared names logged one by one, and the longest name logged or remembered.
 _LOGGED_NAMES = 10000
-_RESPONSES = 1024
-_RESPONSES_SEEN = 8192
-_MEMO_HEADERS = 64
-_MEMO_BYTES = 16384
-_INFINITY = float("inf")
+_NAME_LENGTH = 256
 
 
 class ConsentGuard:
@@ -158,10 +129,10 @@ class ConsentGuard:
         the endpoint accepts even when they look cross-origin, e.g. when a proxy rewrites
         ``Host`` and the browser sends no ``Sec-Fetch-Site``.
     :param clock: returns the current Unix time; replace it in tests.
-    :param cache_size: how many distinct ``Cookie`` headers (returning visitors) and
-        consent values one process remembers, decided and verified (default 4,096). A
-        request beyond them is worked out afresh, which costs several times more: raise it
-        for a site with more visitors active at once per process (memory grows with it).
+    :param cache_size: how many verified consent values, and how many cookie names'
+        categories, one process remembers (default 4,096 each). A consent value beyond them
+        is verified afresh, which costs a few microseconds: raise it for a site with more
+        visitors active at once per process (memory grows with it).
     """
 
     def __init__(
@@ -246,26 +217,15 @@ class ConsentGuard:
         registrable_domain("example.com")  # reads the Public Suffix List now, not mid-request
         self._logged_unknown: set[str] = set()
         self._log_capped = False
-        # The hot path: each is a lookup for what repeats across requests (see decide()).
-        self._tables: dict[frozenset[str], dict[str, int]] = {}
-        # The same verdicts keyed by raw (bytes) names, for ASGI Set-Cookie headers: apart,
-        # since "a" and b"a" hash alike and comparing them warns under ``python -b``.
-        self._raw_tables: dict[frozenset[str], dict[bytes, int]] = {}
-        # Keyed (is it bytes, value): "a" and b"a" hash alike, and comparing them warns
-        # under ``python -b`` (one guard may serve WSGI's str and ASGI's bytes headers).
-        self._set_cookies: OrderedDict[tuple[bool, str | bytes], _SetCookie] = OrderedDict()
-        self._decisions: OrderedDict[tuple[str, str, bool, bool], _Remembered] = OrderedDict()
-        self._responses: OrderedDict[Any, tuple[Any, ...]] = OrderedDict()
-        # Hashes of header lists seen once: a list is remembered when it comes again, so
-        # responses that never repeat (per-visitor values) cost no remembering.
-        self._seen_responses: set[int] = set()
+        # What each cookie name is, whatever the consent: ALLOW, UNKNOWN, or its
+        # (optional) category. The one memo of the hot path: registry.match costs a few
+        # hundred nanoseconds a name, a lookup here a few dozen. Emptied when full.
+        self._kinds: dict[str, int | str] = {}
         # Verdicts whose request cookies the app may see.
-        self._passes = (_ALLOW, _CONSENTED, _UNKNOWN) if self.unknown == "allow" else (
-            _ALLOW, _CONSENTED)
-        # Removals nobody hears of (no callback, no report-only log) skip the report path.
-        self._quiet = self.on_violation is None and not self.report_only
-        # Whole responses can be remembered when, besides, no error is to be raised.
-        self._remember_responses = self._quiet and self.unknown != "raise"
+        self._passes = frozenset(
+            (ALLOW, CONSENTED, UNKNOWN) if unknown == "allow" else (ALLOW, CONSENTED))
+        # Removals nobody hears of: no callback, no report-only log.
+        self._quiet = on_violation is None and not self._report_only
 
     # -- options: fixed at construction (read-only; build a new guard to change one) ----------
 
@@ -412,14 +372,14 @@ class ConsentGuard:
         """Required categories, plus those a valid consent accepts, less what GPC denies."""
         accepted = self.registry.required if consent is None else (
             self.registry.required | consent.accepted)
-        if self._opts_out(gpc, dnt) and (consent is None or self.gpc_overrides_consent):
+        if self.opts_out(gpc, dnt) and (consent is None or self.gpc_overrides_consent):
             accepted = accepted - self.gpc_categories
         return accepted
 
-    def _opts_out(self, gpc: bool, dnt: bool) -> bool:
+    def opts_out(self, gpc: bool, dnt: bool) -> bool:
         """Whether a request signals an opt-out: ``Sec-GPC: 1``, or ``DNT: 1`` with
         ``honor_dnt`` (the endpoint's state reports the same signal)."""
-        return gpc or (dnt and self.honor_dnt)
+        return gpc or (dnt and self._honor_dnt)
 
     def decide(
         self,
@@ -438,83 +398,45 @@ class ConsentGuard:
         :param dnt: whether the request carries ``DNT: 1``.
         :param path: the request path, for reports.
         """
-        key = (cookie or "", host, gpc, dnt)
-        remembered = self._decisions.get(key)
-        now = self.clock()
-        if remembered is not None and remembered.valid_from <= now < remembered.valid_until:
-            # A returning visitor sends the same Cookie header: the same decision, for as
-            # long as each consent value in it decodes to what it did (until one expires).
-            if remembered.reported and not self._quiet:
-                # Reports are per request; rather than keep one per hidden pair (a
-                # hostile header holds a thousand), the pairs are judged again.
-                return self._decide_afresh(
-                    cookie, host=host, gpc=gpc, dnt=dnt, path=path, now=now)[0]
-            decision = remembered.decision
-            if decision.path != path:  # Decisions are read-only: one serves a page's visits
-                decision = remembered.decision = Decision(
-                    self, decision.consent, decision.accepted, decision.cookie_header,
-                    decision.cookie_changed, decision.purge, path)
-            return decision
-        result, reported, valid_from, valid_until = self._decide_afresh(
-            cookie, host=host, gpc=gpc, dnt=dnt, path=path, now=now)
-        if len(key[0]) <= _COOKIE_LENGTH and len(host) <= _HOST_LENGTH:
-            bounded_put(self._decisions, key,
-                         _Remembered(valid_from, valid_until, result, reported),
-                         self.cache_size)
-        return result
-
-    def _decide_afresh(self, cookie: str | None, *, host: str, gpc: bool, dnt: bool,
-                       path: str, now: float
-                       ) -> tuple[Decision, bool, float, float]:
-        """The decision, whether it reported a request cookie, and the time span it holds
-        for."""
-        own = self.cookie_name
-        values = plain_cookie_value(cookie, own) if cookie else []
-        if values is None:  # written unlike a browser's: read pair by pair
-            values = [pair.partition("=")[2] for name, pair in cookie_pairs(cookie or "")
-                      if name == own]
-        if len(values) == 1:  # the usual case: one consent cookie
-            consent, valid_from, valid_until = self.codec.decode_window(values[0], now=now)
-        else:
-            decode = self.codec.decode_window
-            windows = [decode(v, now=now) for v in dict.fromkeys(values)]
-            consent = _merge([consent for consent, _, _ in windows])
-            valid_from = max((start for _, start, _ in windows), default=-_INFINITY)
-            valid_until = min((end for _, _, end in windows), default=_INFINITY)
-        allowed = self.accepted_categories(consent, gpc=gpc, dnt=dnt)
-        table = self._table(allowed)
-        passes = self._passes
-        pieces = browser_cookie_pieces(cookie) if cookie else None
-        if pieces is not None:
-            # Nothing to hide when every name is plain and already known to pass: the
-            # header goes on as it came. (The table holds no name with spaces or tabs
-            # around it; it may hold "", from a nameless Set-Cookie: hence "name and".)
-            get = table.get
-            if all(eq and name and get(name) in passes for name, eq, _ in pieces):
-                return (Decision(self, consent, allowed, cookie, False, (), path), False,
-                        valid_from, valid_until)
+        # One reading of the header, the way browsers write it and servers split it.
         pairs = cookie_pairs(cookie) if cookie else []
+        own = self._cookie_name
+        values = [pair.partition("=")[2] for name, pair in pairs if name == own]
+        if not values:
+            consent = None
+        elif len(values) == 1:
+            consent = self._codec.decode(values[0])
+        else:
+            decode = self._codec.decode
+            consent = _merge([decode(value) for value in dict.fromkeys(values)])
+        accepted = self.accepted_categories(consent, gpc=gpc, dnt=dnt)
+        kinds = self._kinds
+        passes = self._passes
         kept: list[str] = []
         purge: list[str] = []
         purged: set[str] = set()
         budget = _PURGE_BYTES
         changed = False
         for name, pair in pairs:
-            # A nameless pair ("_ga", "=_ga=1") is read by lenient parsers (werkzeug,
-            # scripts) as the cookie it names: judge it by that name.
-            verdict = self._classify(name or lenient_name(pair), allowed, table)
+            kind = kinds.get(name) if name else None
+            if kind is None:
+                # A nameless pair ("_ga", "=_ga=1") is read by lenient parsers (werkzeug,
+                # scripts) as the cookie it names: judge it by that name.
+                verdict = self.verdict(name or lenient_name(pair), accepted)
+            elif kind.__class__ is str:
+                verdict = CONSENTED if kind in accepted else REFUSE
+            else:
+                verdict = kind  # type: ignore[assignment]
             if verdict in passes:
                 kept.append(pair)
                 continue
             changed = True
-            self._report("request-cookie", name, pair, path)
-            entry = (self.registry.match(name) or self.registry.match(name.strip())
-                     if verdict == _REFUSE and name else None)
+            if not self._quiet:
+                self.report("request-cookie", name, pair, path, undeclared=verdict == UNKNOWN)
+            entry = (self._registry.match(name) or self._registry.match(name.strip())
+                     if verdict == REFUSE and name else None)
             # No browser holds a cookie whose name has a control character: nothing to purge,
             # and such a name cannot go into a valid header value.
-            # At most _PURGE_NAMES names and _PURGE_BYTES a response: a browser holding
-            # more gets the rest on the next responses, and no request can make one
-            # response (or one remembered decision) large.
             if (entry is not None and name not in purged and is_holdable_name(name)
                     and len(purged) < _PURGE_NAMES):
                 deletions = self._deletions(name, entry.path, entry.domain, host)
@@ -523,90 +445,84 @@ class ConsentGuard:
                     budget -= size
                     purged.add(name)
                     purge.extend(deletions)
-        if self.report_only:
-            result = Decision(self, consent, allowed, cookie, False, (), path)
-        else:
-            cookie_out = "; ".join(kept) if changed else cookie
-            result = Decision(self, consent, allowed, cookie_out or None, changed,
-                              tuple(purge), path)
-        return result, changed, valid_from, valid_until
+        if self._report_only:
+            return Decision(self, consent, accepted, cookie, False, (), path)
+        if not changed:
+            return Decision(self, consent, accepted, cookie or None, False, (), path)
+        return Decision(self, consent, accepted, "; ".join(kept) or None, True, tuple(purge),
+                        path)
 
-    def _classify(self, name: str, allowed: frozenset[str], table: dict[str, int]) -> int:
-        verdict = table.get(name)
-        if verdict is None:
-            verdict = self._verdict(name, allowed)
-            if len(table) < _NAMES_PER_TABLE and len(name) <= _NAME_LENGTH:
-                table[name] = verdict
-        return verdict
+    def verdict(self, name: str, accepted: frozenset[str]) -> int:
+        """What cookie ``name`` is for a request accepting ``accepted``: one of
+        :data:`~consentguard.decision.ALLOW`, ``CONSENTED``, ``UNKNOWN``, ``REFUSE``.
 
-    def _raw_table(self, allowed: frozenset[str]) -> dict[bytes, int]:
-        """:meth:`_table`'s verdicts under raw names, filled as headers show them."""
-        return _memo_for(self._raw_tables, allowed)
+        A name with whitespace around it gets the stricter verdict of its two readings:
+        Starlette and Django read names with ``str.strip()``, so ``"\xa0_ga"`` reaches the
+        app as ``"_ga"``.
+        """
+        kind = self._kinds.get(name)
+        if kind is None:
+            stripped = name.strip()
+            if stripped != name:
+                return max(_verdict(self._kind(name), accepted),
+                           _verdict(self._kind(stripped), accepted))
+            kind = self._kind(name)
+            if len(name) <= _NAME_LENGTH:
+                kinds = self._kinds
+                if len(kinds) >= self._cache_size:
+                    kinds.clear()
+                kinds[name] = kind
+        if kind.__class__ is str:
+            return CONSENTED if kind in accepted else REFUSE
+        return kind  # type: ignore[return-value]
 
-    def _table(self, allowed: frozenset[str]) -> dict[str, int]:
-        """The verdict memo for one set of accepted categories (a visitor's choice)."""
-        return _memo_for(self._tables, allowed)
-
-    def _verdict(self, name: str, allowed: frozenset[str]) -> int:
-        stripped = name.strip()
-        if stripped != name:
-            # Starlette and Django read names with str.strip(): "\xa0_ga" reaches the app
-            # as "_ga". The stricter of both readings holds.
-            return max(self._name_verdict(name, allowed),
-                       self._name_verdict(stripped, allowed), key=_SEVERITY.__getitem__)
-        return self._name_verdict(name, allowed)
-
-    def _name_verdict(self, name: str, allowed: frozenset[str]) -> int:
-        if name == self.cookie_name:  # our own cookie: always allowed, always visible
-            return _ALLOW
-        entry = self.registry.match(name)
+    def _kind(self, name: str) -> int | str:
+        """ALLOW (the consent cookie, a required category's), UNKNOWN, or the category."""
+        if name == self._cookie_name:
+            return ALLOW
+        entry = self._registry.match(name)
         if entry is None:
-            return _UNKNOWN
-        if entry.category in self.registry.required:
-            return _ALLOW
-        return _CONSENTED if entry.category in allowed else _REFUSE
-
-    def _set_cookie(self, value: str | bytes) -> _SetCookie:
-        """What a Set-Cookie value says, parsed once per distinct value."""
-        key = (isinstance(value, bytes), value)
-        facts = self._set_cookies.get(key)
-        if facts is None:
-            text = value.decode("latin-1") if isinstance(value, bytes) else value
-            name = set_cookie_name(text)
-            # A nameless cookie ("=_ga=1") comes back as "_ga=1": it poses as "_ga".
-            shown = lenient_name(text.partition(";")[0]) if name == "" else name
-            facts = _SetCookie(name, shown, text)
-            if len(value) <= _SET_COOKIE_LENGTH:
-                bounded_put(self._set_cookies, key, facts, _SET_COOKIES)
-        return facts
+            return UNKNOWN
+        if entry.category in self._registry.required:
+            return ALLOW
+        return entry.category
 
     def _deletions(self, name: str, path: str, domain: str | None, host: str) -> tuple[str, ...]:
         host_only = name[:7].lower() == "__host-"  # browsers match prefixes case-blind
         domains = (None,) if host_only else purge_domains(host, domain)
         return tuple(deletion_header(name, path=path, domain=d) for d in domains)
 
-    def _report(self, kind: Literal["set-cookie", "request-cookie", "ignored"], name: str,
-                header: str, path: str) -> None:
-        entry = self.registry.match(name)
+    def report(self, kind: Literal["set-cookie", "request-cookie", "ignored"], name: str,
+               header: str, path: str = "", *, undeclared: bool = False) -> None:
+        """Tell of one cookie that consent did not allow: ``on_violation``, the report-only
+        log line, and, once per name, the warning about an undeclared Set-Cookie.
+
+        :param undeclared: whether its verdict was ``UNKNOWN``.
+        """
+        if self._quiet and not (kind == "set-cookie" and undeclared
+                                and name not in self._logged_unknown):
+            return
+        entry = self._registry.match(name)
         category = entry.category if entry is not None else None
         logged = self._logged_unknown
         if category is None and kind == "set-cookie" and name not in logged:
             if len(logged) < _LOGGED_NAMES and len(name) <= _NAME_LENGTH:
                 logged.add(name)
                 logger.warning("undeclared cookie %r %s (unknown=%r); declare it in the registry",
-                               name, "reported" if self.report_only else "blocked", self.unknown)
+                               name, "reported" if self._report_only else "blocked",
+                               self._unknown)
             elif not self._log_capped:
                 self._log_capped = True  # said once: names made up per request would flood
                 logger.warning("more than %d distinct (or very long) undeclared cookie names: "
                                "they are still %s but no longer logged one by one",
-                               _LOGGED_NAMES, "reported" if self.report_only else "blocked")
-        action: Literal["removed", "reported"] = "reported" if self.report_only else "removed"
-        if self.report_only:
+                               _LOGGED_NAMES, "reported" if self._report_only else "blocked")
+        action: Literal["removed", "reported"] = "reported" if self._report_only else "removed"
+        if self._report_only:
             logger.info("report-only: %s %r (category %s) would be removed on %s",
                         kind, name, category, path or "a request")
-        if self.on_violation is not None:
+        if self._on_violation is not None:
             try:
-                self.on_violation(Violation(kind, name, category, action, header, path))
+                self._on_violation(Violation(kind, name, category, action, header, path))
             except Exception:
                 logger.exception("on_violation callback failed")
 
@@ -626,232 +542,6 @@ class ConsentGuard:
 
     def __repr__(self) -> str:
         return f"<ConsentGuard {self.registry!r} mode={self.mode!r} unknown={self.unknown!r}>"
-
-
-class Decision:
-    """What one request may do, as worked out by :meth:`ConsentGuard.decide`.
-
-    :ivar consent: the visitor's valid :class:`Consent`, or ``None`` before any choice.
-    :ivar accepted: the categories accepted for this request (required ones included).
-    :ivar cookie_header: the ``Cookie`` header the app should see (``None``: no cookies).
-    :ivar cookie_changed: whether it differs from what the browser sent.
-    :ivar purge: ``Set-Cookie`` values deleting refused cookies the browser sent.
-
-    Treat it as read-only: one Decision may serve every request that carries the same
-    ``Cookie`` header to the same path.
-    """
-
-    __slots__ = ("_guard", "accepted", "consent", "cookie_changed", "cookie_header", "path",
-                 "purge")
-
-    def __init__(self, guard: ConsentGuard, consent: Consent | None, accepted: frozenset[str],
-                 cookie_header: str | None, cookie_changed: bool, purge: tuple[str, ...],
-                 path: str) -> None:
-        self._guard = guard
-        self.consent = consent
-        self.accepted = accepted
-        self.cookie_header = cookie_header
-        self.cookie_changed = cookie_changed
-        self.purge = purge
-        self.path = path
-
-    def allows(self, category: str) -> bool:
-        """Whether ``category`` is accepted for this request."""
-        return category in self.accepted
-
-    @property
-    def needs_consent(self) -> bool:
-        """Whether the banner should ask: no choice yet, or a category changed since."""
-        return self.consent is None or self.consent.needs_consent
-
-    def filter_headers(self, headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
-        """Rewrite a response's ``(name, value)`` str headers (WSGI style).
-
-        Removes refused ``Set-Cookie`` headers, appends the purge headers, and marks the
-        response private when a cookie only consent allowed (or a purge) is in it. Other
-        headers, and allowed Set-Cookie headers, pass unchanged and in order.
-        """
-        return self._filter(headers, _TEXT)
-
-    def filter_raw_headers(
-        self, headers: Iterable[tuple[bytes, bytes]]
-    ) -> list[tuple[bytes, bytes]]:
-        """:meth:`filter_headers` for ``(bytes, bytes)`` headers (ASGI style)."""
-        return self._filter(headers, _RAW)
-
-    def _filter(self, headers: Iterable[tuple[H, H]], form: _HeaderForm[H]
-                ) -> list[tuple[H, H]]:
-        guard = self._guard
-        # Pages repeat their headers, so for one choice the same header list gets the same
-        # answer (with the same purge) — remembered while nothing else can differ: nobody to
-        # report to, no error to raise, no answer resting on the clock (Expires-only deletion).
-        if not guard._remember_responses:
-            return self._filter_headers(headers, form)[0]
-        items = tuple(headers)
-        # str and bytes lists apart, by a flag first (comparing "x" with b"x" would warn).
-        key = (form.raw, self.accepted, self.purge, items)
-        try:
-            known = guard._responses.get(key)
-        except TypeError:  # ASGI allows [name, value] lists: not hashable, not remembered
-            return self._filter_headers(items, form)[0]
-        if known is not None:
-            return list(known)
-        out, timeless = self._filter_headers(items, form)
-        if timeless and len(items) <= _MEMO_HEADERS:
-            seen = guard._seen_responses
-            digest = hash(key)
-            if digest not in seen:  # the first sighting
-                if len(seen) >= _RESPONSES_SEEN:
-                    seen.clear()
-                seen.add(digest)
-            elif (sum([len(name) + len(value) for name, value in items])
-                  + sum([len(value) for value in self.purge]) <= _MEMO_BYTES):
-                bounded_put(guard._responses, key, tuple(out), _RESPONSES)
-        return out
-
-    def _filter_headers(self, headers: Iterable[tuple[H, H]], form: _HeaderForm[H]
-                        ) -> tuple[list[tuple[H, H]], bool]:
-        """The filtered headers, and whether the answer holds at any time."""
-        guard = self._guard
-        items: Sequence[tuple[H, H]] = (
-            headers if isinstance(headers, (list, tuple)) else list(headers))
-        report_only = guard.report_only
-        set_cookie, cache_control, decode, plain = (
-            form.set_cookie, form.cache_control, form.decode, form.plain)
-        table = guard._table(self.accepted)
-        # Plain Set-Cookie names are looked up as they come: str (WSGI) or bytes (ASGI).
-        names: dict[Any, int] = guard._raw_table(self.accepted) if form.raw else table
-        timeless = True
-        out: list[tuple[H, H]] = []
-        personal = bool(self.purge)
-        cache_at: list[int] = []
-        raw = form.raw
-        for header in items:
-            if raw and (type(header) is not tuple or type(header[0]) is not bytes
-                        or type(header[1]) is not bytes):
-                # Servers take str, bytearray and [name, value] too (uvicorn with h11
-                # sends str): judged as the bytes they stand for, sent as such.
-                converted = _raw_header(header)
-                if converted is None:  # no pair of text: kept, unless it names Set-Cookie
-                    if not _names_set_cookie(header):
-                        out.append(header)
-                    continue
-                header = converted  # type: ignore[assignment]
-            name = header[0].lower()
-            if name == cache_control:
-                cache_at.append(len(out))
-            elif name == set_cookie:
-                value = header[1]
-                # Nearly every header is plain (see cookies.PLAIN_SET_COOKIE) and of a name
-                # this choice lets through: one C-level match and one lookup, keyed by the
-                # raw name, with no per-value parsing or caching (values differ per visitor).
-                raw_name = plain(value)
-                verdict = None
-                if raw_name is not None:
-                    verdict = names.get(raw_name)
-                    if verdict == _ALLOW:
-                        out.append(header)
-                        continue
-                    if verdict == _CONSENTED:
-                        personal = True
-                        out.append(header)
-                        continue
-                keep, consent_dependent, dated = self._check_set_cookie(
-                    value, items, form, table, None if raw_name is None else decode(raw_name))
-                if (verdict is None and raw_name is not None and names is not table
-                        and len(names) < _NAMES_PER_TABLE and len(raw_name) <= _NAME_LENGTH):
-                    # The name's verdict (just worked out) under its raw name.
-                    names[raw_name] = guard._classify(decode(raw_name), self.accepted, table)
-                timeless = timeless and not dated
-                personal = personal or consent_dependent
-                if not keep and not report_only:
-                    continue
-            out.append(header)
-        if report_only:
-            return out, timeless
-        encode = form.encode
-        for deletion in self.purge:
-            out.append((encode("Set-Cookie"), encode(deletion)))
-        if personal and guard.cache_control:
-            _make_private(out, cache_at, decode, encode)
-        return out, timeless
-
-    def _check_set_cookie(self, value: H, headers: Sequence[tuple[H, H]], form: _HeaderForm[H],
-                          table: dict[str, int], plain_name: str | None = None
-                          ) -> tuple[bool, bool, bool]:
-        """(may it pass, does it make the response visitor-specific, does the answer rest
-        on the clock). ``headers``: the whole response's (its ``Date`` matters to an
-        ``Expires``). ``plain_name``: the name, when the header is plain."""
-        decode = form.decode
-        guard = self._guard
-        facts: _SetCookie | None = None
-        if plain_name is None:
-            facts = guard._set_cookie(value)
-            if facts.name is None:  # a browser ignores it whatever we do; drop it for others
-                guard._report("ignored", "", decode(value), self.path)
-                return False, False, False
-            name = facts.name
-        else:
-            name = plain_name
-        accepted = self.accepted
-        verdict = guard._classify(name, accepted, table)
-        if (facts is not None and not name and verdict != _REFUSE and facts.shown
-                and guard._classify(facts.shown, accepted, table) == _REFUSE):
-            verdict = _REFUSE
-        if verdict == _ALLOW:
-            return True, False, False
-        if verdict == _CONSENTED or (verdict == _UNKNOWN and guard.unknown == "allow"):
-            return True, True, False
-        # Refused or undeclared: it passes only as a deletion every browser agrees on.
-        expiry = deletion_expiry(decode(value)) if facts is None else facts.expiry
-        dated = expiry is not None and expiry != EARLIEST
-        deleting = expiry is not None and (
-            not dated or expired(expiry, _date_horizon(headers, form, guard.clock())))
-        if deleting:
-            return True, False, dated
-        if verdict == _UNKNOWN and guard.unknown == "raise":
-            raise UndeclaredCookieError(name)
-        if not guard._quiet or (verdict == _UNKNOWN and name not in guard._logged_unknown):
-            guard._report("set-cookie", name, decode(value), self.path)
-        return False, False, dated
-
-
-class _SetCookie:
-    """The parts of a Set-Cookie value the guard reads (``name`` None: browsers ignore it).
-
-    The deletion expiry is parsed on first need: only refused cookies need it.
-    """
-
-    __slots__ = ("_expiry", "_text", "name", "shown")
-
-    def __init__(self, name: str | None, shown: str | None, text: str) -> None:
-        self.name = name
-        self.shown = shown
-        self._text = text
-        self._expiry: float | bool | None = False  # False: not parsed yet
-
-    @property
-    def expiry(self) -> float | None:
-        """:func:`cookies.deletion_expiry` of the header."""
-        if self._expiry is False:
-            self._expiry = deletion_expiry(self._text)
-        return self._expiry
-
-
-class _Remembered:
-    """A decision kept for one Cookie header, with the time span it holds for.
-
-    (A slotted class, not a frozen dataclass: one is built for every new Cookie header.)
-    """
-
-    __slots__ = ("decision", "reported", "valid_from", "valid_until")
-
-    def __init__(self, valid_from: float, valid_until: float, decision: Decision,
-                 reported: bool) -> None:
-        self.valid_from = valid_from
-        self.valid_until = valid_until
-        self.decision = decision
-        self.reported = reported  # whether working it out reported a request cookie
 
 
 def _check_prefixed_cookie(name: str, secure: object, domain: str | None, path: str) -> None:
@@ -879,15 +569,11 @@ def _check_cache_size(size: object) -> None:
         raise ValueError(f"cache_size must be a positive int, not {size!r}")
 
 
-def _memo_for(tables: dict[frozenset[str], dict[K, int]], allowed: frozenset[str]
-              ) -> dict[K, int]:
-    """The verdict table for one choice; few choices recur, so all go when too many do."""
-    table = tables.get(allowed)
-    if table is None:
-        if len(tables) >= _TABLES:
-            tables.clear()
-        table = tables[allowed] = {}
-    return table
+def _verdict(kind: int | str, accepted: frozenset[str]) -> int:
+    """A name's verdict from what it is (:meth:`ConsentGuard._kind`)."""
+    if isinstance(kind, str):
+        return CONSENTED if kind in accepted else REFUSE
+    return kind
 
 
 def _merge(found: Sequence[Consent | None]) -> Consent | None:
@@ -900,104 +586,3 @@ def _merge(found: Sequence[Consent | None]) -> Consent | None:
     narrowest = min(valid, key=lambda c: len(c.accepted))
     common = frozenset.intersection(*(c.accepted for c in valid))
     return replace(narrowest, accepted=common)
-
-
-class _HeaderForm(Generic[H]):
-    """How header lists of one type read: WSGI's str pairs, or ASGI's raw bytes pairs."""
-
-    __slots__ = ("cache_control", "date", "decode", "encode", "plain", "raw", "set_cookie")
-    raw: bool
-    set_cookie: H
-    cache_control: H
-    date: H
-    decode: Callable[[H], str]
-    encode: Callable[[str], H]
-    plain: Callable[[H], H | None]
-
-    def __init__(self, raw: bool, set_cookie: H, cache_control: H, date: H,
-                 decode: Callable[[H], str], encode: Callable[[str], H],
-                 plain: Callable[[H], H | None]) -> None:
-        self.raw = raw  # (a flag in remembered keys: "x" and b"x" must never be compared)
-        self.set_cookie = set_cookie  # the lower-case header names looked for
-        self.cache_control = cache_control
-        self.date = date
-        self.decode = decode  # header text <-> str, latin-1 for bytes
-        self.encode = encode
-        self.plain = plain  # the name of a plain Set-Cookie, else None (cookies.py)
-
-
-def _identity(value: str) -> str:
-    return value
-
-
-def _latin1(value: bytes) -> str:
-    return value.decode("latin-1")
-
-
-def _to_latin1(value: str) -> bytes:
-    return value.encode("latin-1")
-
-
-_TEXT = _HeaderForm(False, "set-cookie", "cache-control", "date", _identity, _identity,
-                    plain_set_cookie_name)
-_RAW = _HeaderForm(True, b"set-cookie", b"cache-control", b"date", _latin1, _to_latin1,
-                   plain_raw_set_cookie_name)
-
-
-def _raw_header(header: object) -> tuple[bytes, bytes] | None:
-    """An ASGI header of other types as ``(bytes, bytes)``; ``None``: not a pair of text."""
-    pair: Any = header
-    try:
-        name, value = pair
-        return _raw_text(name), _raw_text(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def _names_set_cookie(header: object) -> bool:
-    try:
-        return _raw_text(header[0]).lower() == b"set-cookie"  # type: ignore[index]
-    except (TypeError, LookupError):
-        return False
-
-
-def _raw_text(text: object) -> bytes:
-    if isinstance(text, str):
-        try:
-            return text.encode("latin-1")
-        except UnicodeEncodeError:
-            return text.encode("utf-8", "surrogatepass")
-    if isinstance(text, (bytes, bytearray, memoryview)):
-        return bytes(text)
-    raise TypeError(f"not header text: {type(text).__name__}")
-
-
-def _date_horizon(headers: Sequence[tuple[H, H]], form: _HeaderForm[H], now: float) -> float:
-    """The time an ``Expires`` must lie before to delete: Chromium shifts it by the
-    response's ``Date`` (``now - Date``), so the earliest of ``now`` and each ``Date``;
-    an unreadable ``Date`` leaves no ``Expires`` a deletion."""
-    horizon = now
-    for name, value in headers:
-        if name.lower() == form.date:
-            date = plain_date(form.decode(value))
-            horizon = -_INFINITY if date is None else min(horizon, date)
-    return horizon
-
-
-def _make_private(out: list[tuple[H, H]], cache_at: list[int],
-                  decode: Callable[[H], str], encode: Callable[[str], H]) -> None:
-    """Make shared caches keep the response to themselves (RFC 9111 ``private``)."""
-    directives = [d.strip() for i in cache_at for d in decode(out[i][1]).split(",")]
-    lowered = [d.split("=", 1)[0].strip().lower() for d in directives]
-    if "private" in lowered or "no-store" in lowered:
-        return
-    if not cache_at:
-        out.append((encode("Cache-Control"), encode("private")))
-        return
-    # public and s-maxage would contradict private: drop them, keep the rest.
-    kept: list[str] = [d for d, low in zip(directives, lowered, strict=True)
-                       if d and low not in ("public", "s-maxage")]
-    first = cache_at[0]
-    out[first] = (out[first][0], encode(", ".join([*kept, "private"])))
-    for i in reversed(cache_at[1:]):
-        del out[i]
