@@ -13,7 +13,7 @@ import json
 import logging
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from html.parser import HTMLParser
@@ -785,13 +785,22 @@ def test_wsgi_body_without_content_length_is_not_a_silent_reject() -> None:
     assert consent is not None and consent.accepted == {"analytics"}
 
 
+@pytest.fixture(scope="module")
+def loop() -> Iterator[asyncio.AbstractEventLoop]:
+    """One event loop for the examples of a property (asyncio.run makes one per call)."""
+    loop = asyncio.new_event_loop()
+    yield loop
+    loop.close()
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.sampled_from(["", "_consent", "shop", "_consent.js", ".well-known",
                                  "gpc.json", "x"]), max_size=5),
        st.integers(min_value=0, max_value=5), st.sampled_from(["/_consent", "/c", None]),
        st.booleans())
 def test_the_adapters_quick_path_test_never_skips_an_endpoint_path(
-        segments: list[str], mount: int, endpoint: str | None, gpc_json: bool) -> None:
+        loop: asyncio.AbstractEventLoop, segments: list[str], mount: int,
+        endpoint: str | None, gpc_json: bool) -> None:
     # The ASGI adapter first asks may_be_endpoint_path of the full path (a mount's
     # root_path included), then is_endpoint_path of the path inside the app: the endpoint
     # must answer exactly when the path inside the app is one of its paths.
@@ -799,7 +808,8 @@ def test_the_adapters_quick_path_test_never_skips_an_endpoint_path(
     path = "/" + "/".join(segments)
     root = "/" + "/".join(segments[:mount]) if mount and mount <= len(segments) else ""
     app_path = path[len(root):] or "/"  # the ASGI spec: path less the mount's root_path
-    sent = asyncio.run(call_asgi(guard.asgi(asgi_app), http_scope(path, root_path=root)))
+    sent = loop.run_until_complete(call_asgi(guard.asgi(asgi_app),
+                                             http_scope(path, root_path=root)))
     body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
     app_answered = b'"has_consent_key"' in body
     assert app_answered is not is_endpoint_path(guard, app_path)
