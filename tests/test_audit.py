@@ -12,6 +12,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from apps import Tracking, WsgiTracking
 from fastapi import Response  # module level: FastAPI resolves string annotations here
 
 from consentguard import Category, ConsentGuard, Cookie, Registry
@@ -324,35 +325,6 @@ def test_page_errors_are_reported_and_the_crawl_goes_on() -> None:
 # -- the stack as deployed ----------------------------------------------------------------------
 
 
-class _Tracking:
-    """A pure ASGI middleware that sets an analytics cookie on every response."""
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        async def tracked(message: Any) -> None:
-            if message["type"] == "http.response.start":
-                message = {**message, "headers": [
-                    *message.get("headers", ()),
-                    (b"set-cookie", b"_ga=GA1.1.1; Secure; SameSite=Lax; Path=/")]}
-            await send(message)
-
-        await self.app(scope, receive, tracked)
-
-
-class _WsgiTracking:
-    def __init__(self, app: Any) -> None:
-        self.app = app
-
-    def __call__(self, environ: Any, start_response: Any) -> Any:
-        def tracked(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-            return start_response(status, [*headers,
-                                           ("Set-Cookie", "_ga=GA1.1.1; Secure; SameSite=Lax")])
-
-        return self.app(environ, tracked)
-
-
 def test_a_middleware_outside_the_guard_leaks_and_is_named() -> None:
     from starlette.applications import Starlette
     from starlette.responses import HTMLResponse
@@ -365,17 +337,17 @@ def test_a_middleware_outside_the_guard_leaks_and_is_named() -> None:
 
     app = Starlette(routes=[Route("/", home)])
     app.add_middleware(ConsentMiddleware, guard=ConsentGuard(_site_registry(), "k"))
-    app.add_middleware(_Tracking)  # added last: outside the guard
+    app.add_middleware(Tracking)  # added last: outside the guard
     report = audit_app(app)
-    assert report.outside_guard == ("_Tracking",)
+    assert report.outside_guard == ("Tracking",)
     assert runs(report, "_ga") == ("passed", "passed")  # the browser got it: no consent
     assert report.cookie("_ga").runs["no_consent"].outside == 1
     assert report.leaks == ("_ga",) and report.exit_code == 1
     [leak] = [f for f in report.cookie("_ga").findings if f.code == "pre-consent-leak"]
-    assert "outside consentguard sets it (_Tracking)" in leak.message
+    assert "outside consentguard sets it (Tracking)" in leak.message
     assert "outermost" in leak.message
     text = report.to_text()
-    assert "guard: consentguard (enforce), outside it: _Tracking" in text
+    assert "guard: consentguard (enforce), outside it: Tracking" in text
     assert "passed (outside the guard)" in text
 
 
@@ -387,11 +359,11 @@ def test_a_flask_wsgi_app_wrapped_after_the_extension_leaks_and_is_named() -> No
     app = Flask("wrapped_after")
     app.add_url_rule("/", view_func=lambda: "<p>hi</p>")
     FlaskConsentGuard(app, guard=ConsentGuard(_site_registry(), "k"))
-    app.wsgi_app = _WsgiTracking(app.wsgi_app)  # type: ignore[method-assign]
+    app.wsgi_app = WsgiTracking(app.wsgi_app)  # type: ignore[method-assign]
     report = audit_app(app)
-    assert report.outside_guard == ("_WsgiTracking",)
+    assert report.outside_guard == ("WsgiTracking",)
     assert report.leaks == ("_ga",)
-    assert "(_WsgiTracking)" in report.cookie("_ga").findings[0].message
+    assert "(WsgiTracking)" in report.cookie("_ga").findings[0].message
 
 
 def test_a_report_only_guard_leaks_and_says_so() -> None:

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from apps import asgi_request
+from apps import Tracking, WsgiTracking, asgi_request
 from fastapi import FastAPI, Request, Response
 from flask import Flask
 from starlette.applications import Starlette
@@ -28,39 +28,8 @@ from consentguard.asgi import ConsentMiddleware
 from consentguard.flask import ConsentGuard as FlaskConsentGuard
 
 if TYPE_CHECKING:
-    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+    from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
-    from consentguard.asgi import ASGIApp, Receive, Scope, Send
-
-
-class Tracking:
-    """A pure ASGI middleware that sets an analytics cookie on every response."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        async def tracked(message: Any) -> None:
-            if message["type"] == "http.response.start":
-                message = {**message, "headers": [*message.get("headers", ()),
-                                                  (b"set-cookie", b"_ga=GA1.1.1; Path=/")]}
-            await send(message)
-
-        await self.app(scope, receive, tracked)
-
-
-class WsgiTracking:
-    """The same for WSGI."""
-
-    def __init__(self, app: WSGIApplication) -> None:
-        self.app = app
-
-    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse
-                 ) -> Iterable[bytes]:
-        def tracked(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-            return start_response(status, [*headers, ("Set-Cookie", "_ga=GA1.1.1; Path=/")])
-
-        return self.app(environ, tracked)
 
 
 def _home(request: Any) -> PlainTextResponse:
