@@ -22,7 +22,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from apps import asgi_request, flask_app, starlette_app
+from apps import asgi_request, flask_app, starlette_app, via_wsgi
 from support import make_guard
 
 from consentguard import Cookie
@@ -237,6 +237,20 @@ def test_js_parent_domains() -> None:
     # The same domains the server purges from (minus host-only and a declared domain).
     for host, domains in zip(hosts, got, strict=True):
         assert domains == [d for d in purge_domains(host) if d is not None], host
+
+
+@needs_node
+def test_js_clears_the_domains_the_endpoint_names() -> None:
+    # Two labels were the floor: co.uk instead of d.shop.example.co.uk, one the server purges.
+    host = "a.b.c.d.shop.example.co.uk"
+    state = via_wsgi(make_guard(), "GET", "/_consent", host=host).json()
+    got = run_js([("domainsToClear", [state, host]), ("domainsToClear", [state, "other.test"]),
+                  ("domainsToClear", [{}, "www.example.com"])])
+    assert got[0] == [d for d in purge_domains(host) if d is not None] == [
+        host, "d.shop.example.co.uk", "shop.example.co.uk", "example.co.uk"]
+    # A state for another host (a proxy rewrote Host), or none: the banner's own rule.
+    assert got[1] == ["other.test"]
+    assert got[2] == ["www.example.com", "example.com"]
 
 
 @needs_node

@@ -61,7 +61,7 @@ from werkzeug.test import Client
 
 from consentguard import Category, Consent, ConsentGuard, Cookie, Registry
 from consentguard.asgi import record_proof_async
-from consentguard.cookies import set_cookie_name
+from consentguard.cookies import purge_domains, set_cookie_name
 from consentguard.endpoint import (
     EndpointRequest,
     EndpointResponse,
@@ -152,6 +152,23 @@ def test_each_visitor_gets_their_own_accepted_flags_from_one_guard(send: Driver)
         state = send(guard, "GET", "/_consent", headers=headers).json()
         accepted = {c["name"]: c["accepted"] for c in state["categories"]}
         assert accepted["analytics"] is analytics and accepted["essential"] is True
+
+
+@pytest.mark.parametrize("host", [
+    "a.b.c.d.shop.example.co.uk", "shop.example.co.uk:8443", "www.demo.test", "site.github.io",
+    "co.uk", "127.0.0.1:8000", "localhost",
+])
+def test_state_names_the_domains_the_banner_clears(send: Driver, host: str) -> None:
+    # The server's purge domains, down to the registrable domain (Public Suffix List):
+    # the banner deletes refused script cookies on the same ones, never on co.uk.
+    state = send(make_guard(), "GET", "/_consent", host=host).json()
+    assert state["purge_domains"] == [d for d in purge_domains(host) if d is not None]
+
+
+def test_state_stops_clearing_at_the_registrable_domain(send: Driver) -> None:
+    state = send(make_guard(), "GET", "/_consent", host="a.b.c.d.shop.example.co.uk").json()
+    assert state["purge_domains"] == ["a.b.c.d.shop.example.co.uk", "d.shop.example.co.uk",
+                                      "shop.example.co.uk", "example.co.uk"]
 
 
 @pytest.mark.parametrize("path", ["/_consent", "/_consent/banner.js", "/.well-known/gpc.json"])

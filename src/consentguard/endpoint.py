@@ -24,7 +24,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 from ._validation import CONTROL
 from .consent import Consent, consent_to_json
-from .cookies import cookie_pairs
+from .cookies import cookie_pairs, purge_domains
 from .policy import policy_data
 
 if TYPE_CHECKING:
@@ -129,8 +129,9 @@ def safe_next(value: str | None) -> str:
     return value if value.isascii() else quote(value, safe="/?#[]@!$&'()*+,;=:%~")
 
 
-def state(guard: ConsentGuard, decision: Decision, *, gpc: bool) -> dict[str, Any]:
-    """The endpoint's JSON view of the registry and the visitor's consent."""
+def state(guard: ConsentGuard, decision: Decision, *, gpc: bool, host: str) -> dict[str, Any]:
+    """The endpoint's JSON view of the registry and the visitor's consent; and, for the
+    banner's own purge, the domains the server purges on for ``host`` (the ``Host``)."""
     consent = decision.consent
     registry = guard.registry
     categories = [{**view, "accepted": decision.allows(view["name"])}
@@ -148,6 +149,7 @@ def state(guard: ConsentGuard, decision: Decision, *, gpc: bool) -> dict[str, An
             "applied": gpc and (consent is None or guard.gpc_overrides_consent),
         },
         "mode": guard.mode,
+        "purge_domains": [domain for domain in purge_domains(host) if domain is not None],
     }
 
 
@@ -180,8 +182,9 @@ def handle(guard: ConsentGuard, decision: Decision, request: EndpointRequest,
     if sub:
         return _static(sub, request)
     method = request.method
+    host = request.headers.get("host", "")
     if method in ("GET", "HEAD"):
-        return _json_response(200, state(guard, decision, gpc=signal), method=method)
+        return _json_response(200, state(guard, decision, gpc=signal, host=host), method=method)
     if method not in ("POST", "DELETE"):
         return _error(405, f"method {method} not allowed", [("Allow", ALLOWED_METHODS)])
     if not _same_origin(request, guard.trusted_origins):
@@ -204,7 +207,7 @@ def handle(guard: ConsentGuard, decision: Decision, request: EndpointRequest,
     others = [pair for name, pair in cookie_pairs(cookie_header or "")
               if name != guard.cookie_name]
     redone = guard.decide("; ".join([*others, f"{guard.cookie_name}={value}"]),
-                          host=request.headers.get("host", ""), gpc=gpc, dnt=dnt)
+                          host=host, gpc=gpc, dnt=dnt)
     headers = [("Set-Cookie", guard.consent_cookie_header(
         value, accepts_something=bool(accepted), https=https))]
     headers += [("Set-Cookie", h) for h in redone.purge]
@@ -218,7 +221,7 @@ def handle(guard: ConsentGuard, decision: Decision, request: EndpointRequest,
     # Refusing never needs proof: only a choice that accepts something waits for its record.
     unrecorded = _unrecorded(wants_json, next_path) if record and accepted else None
     if wants_json:
-        return replace(_json_response(200, state(guard, redone, gpc=signal), headers),
+        return replace(_json_response(200, state(guard, redone, gpc=signal, host=host), headers),
                        record=record, unrecorded=unrecorded)
     return EndpointResponse(303, [("Location", next_path), _NO_STORE, *headers],
                             record=record, unrecorded=unrecorded)

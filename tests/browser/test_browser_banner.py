@@ -19,8 +19,9 @@ pytest.importorskip("selenium", reason="selenium is not installed: pip install -
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from consentguard import Cookie
+from consentguard import Category, ConsentGuard, Cookie, Registry
 from consentguard.cookies import purge_domains
+from consentguard.endpoint import EndpointRequest, handle
 
 from .browserkit import SCREENSHOTS, action, banner, category_box, js, load, wait_for
 
@@ -151,6 +152,18 @@ def test_lookup(internals: Any, name: str, category: str | None) -> None:
 def test_parent_domains_match_the_server_purge(internals: Any, host: str) -> None:
     # The banner deletes script cookies on the same domains the server purges.
     assert internals("parentDomains", host) == list(purge_domains(host)[1:])
+
+
+@pytest.mark.parametrize("host", ["a.b.c.d.shop.example.co.uk", "shop.example.co.uk",
+                                  "www.demo.test", "site.github.io"])
+def test_the_banner_clears_the_domains_the_endpoint_names(internals: Any, host: str) -> None:
+    # The endpoint's state for that Host, as the banner fetches it; then the banner's choice.
+    guard = ConsentGuard(Registry([Category("essential", required=True)]), secret_key="k" * 32)
+    answer = handle(guard, guard.decide(None, host=host),
+                    EndpointRequest("GET", "/_consent", headers={"host": host}),
+                    cookie_header=None)
+    state = json.loads(answer.body)
+    assert internals("domainsToClear", state, host) == list(purge_domains(host)[1:])
 
 
 def test_cookie_names(internals: Any) -> None:

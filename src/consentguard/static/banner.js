@@ -32,7 +32,8 @@
 
   // The host and its parent domains down to two labels ("a.b.example.co" -> a.b.example.co,
   // b.example.co, example.co); for deeper hosts the host and the three nearest the root.
-  // IP addresses and single-label hosts have none (host-only cookies only).
+  // IP addresses and single-label hosts have none (host-only cookies only). Only when the
+  // endpoint does not name the domains (see domainsToClear): it knows the public suffixes.
   function parentDomains(host) {
     host = String(host || "").toLowerCase().replace(/\.$/, "");
     var labels = host.split(".");
@@ -40,6 +41,14 @@
         /^\d+$/.test(labels[labels.length - 1])) return [];
     var out = labels.slice(0, -1).map(function (_, i) { return labels.slice(i).join("."); });
     return out.length > 4 ? [out[0]].concat(out.slice(-3)) : out;
+  }
+
+  // The domains to delete refused cookies on: those the server purges on, down to the
+  // registrable domain (the state's purge_domains, for this host), else parentDomains.
+  function domainsToClear(s, host) {
+    host = String(host || "").toLowerCase();
+    var named = s && s.purge_domains;
+    return named && named[0] === host ? named.slice() : parentDomains(host);
   }
 
   // The cookie names in a document.cookie string, once each.
@@ -94,7 +103,8 @@
     _loaded: true, state: null, ready: ready, allows: allows, on: on, off: off,
     open: function () { return ready.then(function () { show("settings"); }); },
     _internals: { matches: matches, lookup: lookup, parentDomains: parentDomains,
-                  cookieNames: cookieNames, entriesOf: entriesOf }
+                  domainsToClear: domainsToClear, cookieNames: cookieNames,
+                  entriesOf: entriesOf }
   };
 
   if (!d) return; // not a browser (unit tests load the file for _internals)
@@ -140,7 +150,7 @@
     cookies.forEach(function (e) {  // exact names too: a cookie on another path is not visible
       if (e.name.indexOf("*") < 0 && names.indexOf(e.name) < 0) names.push(e.name);
     });
-    var hosts = [null].concat(parentDomains(location.hostname));
+    var hosts = [null].concat(domainsToClear(s, location.hostname));
     names.forEach(function (name) {
       var e = lookup(cookies, name);
       if (!e || refused.indexOf(e.category) < 0) return;
