@@ -50,6 +50,23 @@ def guard(registry: Registry, clock: FrozenClock) -> ConsentGuard:
     return ConsentGuard(registry, secret_key=SECRET, clock=clock)
 
 
+@pytest.fixture
+def verified(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The consent values every codec verifies during the test, in order: a value the
+    codec remembers is not verified again, so this shows what its memo kept."""
+    from consentguard.consent import ConsentCodec
+
+    values: list[str] = []
+    verify = ConsentCodec.verify
+
+    def counting(codec: ConsentCodec, value: str) -> object:
+        values.append(value)
+        return verify(codec, value)
+
+    monkeypatch.setattr(ConsentCodec, "verify", counting)
+    return values
+
+
 @pytest.fixture(params=["wsgi", "asgi"])
 def send(request: pytest.FixtureRequest) -> Driver:
     """Each adapter in turn: ``send(guard, method="GET", path="/", *, headers=None, body=b"",

@@ -330,23 +330,9 @@ def test_a_codec_that_remembers_answers_as_a_fresh_one(steps: list[tuple[int, in
         assert remembering.decode_window(values[index]) == fresh.decode_window(values[index])
 
 
-def _verifying(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The values the codecs verify from here on (a memo hit verifies nothing)."""
-    verified: list[str] = []
-    verify = ConsentCodec.verify
-
-    def counting(self: ConsentCodec, value: str) -> Any:
-        verified.append(value)
-        return verify(self, value)
-
-    monkeypatch.setattr(ConsentCodec, "verify", counting)
-    return verified
-
-
-def test_the_memo_keeps_the_values_used_most_recently(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_memo_keeps_the_values_used_most_recently(verified: list[str]) -> None:
     cg = codec(cache_size=2)
     first, second, third = (cg.encode(["analytics"], consent_id=f"v{i}") for i in range(3))
-    verified = _verifying(monkeypatch)
     for value in (first, second, first, third):  # first used again: second goes
         cg.decode(value)
     assert verified == [first, second, third]
@@ -357,12 +343,11 @@ def test_the_memo_keeps_the_values_used_most_recently(monkeypatch: pytest.Monkey
     assert verified == [second]
 
 
-def test_forged_values_are_not_remembered_and_push_nothing_out(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_forged_values_are_not_remembered_and_push_nothing_out(verified: list[str]) -> None:
     cg = codec(cache_size=1)
     visitor = cg.encode(["analytics"])
     cg.decode(visitor)
-    verified = _verifying(monkeypatch)
+    verified.clear()
     forged = [codec("guessed-key").encode(["*"], consent_id=f"f{i}") for i in range(50)]
     for value in forged * 2:
         assert cg.decode(value) is None
