@@ -133,7 +133,7 @@ def test_the_breakdown_times_every_step_and_its_cold_steps_stay_cold(
         loop.close()
     lines = breakdown.report(measured)
     steps = [line.split("|")[1].strip() for line in lines if line.startswith("| ")][1:]
-    assert steps == [variant.label for variant in measured] and len(steps) == 16
+    assert steps == [variant.label for variant in measured] and len(steps) == 17
     assert all(variant.samples for variant in measured)
     for kind in ("Warm", "Busy", "Cold"):
         assert any(line.startswith(f"{kind} request:") for line in lines), kind
