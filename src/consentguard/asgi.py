@@ -72,6 +72,8 @@ class ConsentMiddleware:
         self.app = app
         self.guard = guard
         self.placement_unchecked = True
+        # Whether any request can be the endpoint's (options are fixed at construction).
+        self.serves_any = guard.endpoint is not None or bool(guard.gpc_json)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.placement_unchecked:  # once: warn about the stack around the guard
@@ -79,7 +81,7 @@ class ConsentMiddleware:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        cookies: list[str] = []
+        cookie: str | None = None
         host = ""
         gpc = dnt = False
         wanted = _WANTED
@@ -87,15 +89,15 @@ class ConsentMiddleware:
             kind = wanted.get(name)
             if kind is None:
                 continue
-            if kind == _COOKIE:
-                cookies.append(value.decode("latin-1"))
+            if kind == _COOKIE:  # several Cookie headers are one, joined with "; "
+                text = value.decode("latin-1")
+                cookie = text if cookie is None else f"{cookie}; {text}"
             elif kind == _HOST:
                 host = value.decode("latin-1")
             elif kind == _GPC:
                 gpc = value == b"1"
             else:
                 dnt = value == b"1"
-        cookie = "; ".join(cookies) if len(cookies) > 1 else cookies[0] if cookies else None
         guard = self.guard
         path: str = scope.get("path", "")
         decision = guard.decide(cookie, host=host or _server_host(scope), gpc=gpc, dnt=dnt,
@@ -111,7 +113,7 @@ class ConsentMiddleware:
         state["consent"] = decision.consent
         state["consent_decision"] = decision
 
-        if scope["type"] == "http" and may_be_endpoint_path(guard, path):
+        if self.serves_any and scope["type"] == "http" and may_be_endpoint_path(guard, path):
             app_path = _endpoint_path(scope, path)
             if is_endpoint_path(guard, app_path):
                 await serve_asgi(guard, decision, scope, receive, send, app_path, cookie)
