@@ -412,21 +412,32 @@ class ConsentGuard:
         accepted = self.accepted_categories(consent, gpc=gpc, dnt=dnt)
         kinds = self._kinds
         passes = self._passes
+        for name, _ in pairs:  # the usual request: every name known, and let through
+            kind = kinds.get(name)
+            if kind.__class__ is str:
+                if kind not in accepted:
+                    break
+            elif kind not in passes:  # (None: a name not known yet, or a nameless pair)
+                break
+        else:
+            return Decision(self, consent, accepted,
+                            cookie if self._report_only else cookie or None, False, (), path)
+        return self._hide(pairs, consent, accepted, cookie, host, path)
+
+    def _hide(self, pairs: list[tuple[str, str]], consent: Consent | None,
+              accepted: frozenset[str], cookie: str | None, host: str, path: str
+              ) -> Decision:
+        """:meth:`decide` for a ``Cookie`` header with a pair to judge anew or to hide."""
+        passes = self._passes
         kept: list[str] = []
         purge: list[str] = []
         purged: set[str] = set()
         budget = _PURGE_BYTES
         changed = False
         for name, pair in pairs:
-            kind = kinds.get(name) if name else None
-            if kind is None:
-                # A nameless pair ("_ga", "=_ga=1") is read by lenient parsers (werkzeug,
-                # scripts) as the cookie it names: judge it by that name.
-                verdict = self.verdict(name or lenient_name(pair), accepted)
-            elif kind.__class__ is str:
-                verdict = CONSENTED if kind in accepted else REFUSE
-            else:
-                verdict = kind  # type: ignore[assignment]
+            # A nameless pair ("_ga", "=_ga=1") is read by lenient parsers (werkzeug,
+            # scripts) as the cookie it names: judge it by that name.
+            verdict = self.verdict(name or lenient_name(pair), accepted)
             if verdict in passes:
                 kept.append(pair)
                 continue
@@ -467,7 +478,7 @@ class ConsentGuard:
                 return max(_verdict(self._kind(name), accepted),
                            _verdict(self._kind(stripped), accepted))
             kind = self._kind(name)
-            if len(name) <= _NAME_LENGTH:
+            if name and len(name) <= _NAME_LENGTH:  # ("" stands for nameless pairs in decide)
                 kinds = self._kinds
                 if len(kinds) >= self._cache_size:
                     kinds.clear()
