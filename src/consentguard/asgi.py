@@ -65,7 +65,7 @@ class ConsentMiddleware:
 
     The visitor's :class:`~consentguard.Consent` (or ``None``) is in
     ``scope["state"]["consent"]`` (``request.state.consent`` in Starlette), and the
-    :class:`~consentguard.guard.Decision` in ``scope["state"]["consent_decision"]``.
+    :class:`~consentguard.Decision` in ``scope["state"]["consent_decision"]``.
     """
 
     def __init__(self, app: ASGIApp, *, guard: ConsentGuard) -> None:

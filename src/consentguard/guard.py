@@ -464,8 +464,9 @@ class ConsentGuard:
                         path)
 
     def verdict(self, name: str, accepted: frozenset[str]) -> int:
-        """What cookie ``name`` is for a request accepting ``accepted``: one of
-        :data:`~consentguard.decision.ALLOW`, ``CONSENTED``, ``UNKNOWN``, ``REFUSE``.
+        """What cookie ``name`` is for a request accepting ``accepted``: one of the
+        constants ``ALLOW``, ``CONSENTED``, ``UNKNOWN``, ``REFUSE`` of
+        ``consentguard.decision``, from the most lenient to the strictest.
 
         A name with whitespace around it gets the stricter verdict of its two readings:
         Starlette and Django read names with ``str.strip()``, so ``"\xa0_ga"`` reaches the

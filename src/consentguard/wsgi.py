@@ -36,7 +36,7 @@ class WSGIConsentMiddleware:
     """Enforce ``guard`` on a WSGI app. Usually made with ``guard.wsgi(app)``.
 
     Puts the visitor's :class:`~consentguard.Consent` (or ``None``) in
-    ``environ["consentguard.consent"]`` and the :class:`~consentguard.guard.Decision`
+    ``environ["consentguard.consent"]`` and the :class:`~consentguard.Decision`
     in ``environ["consentguard.decision"]``.
     """
 
