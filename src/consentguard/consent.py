@@ -37,7 +37,6 @@ from typing import Any, NamedTuple, Union
 from itsdangerous import Serializer, URLSafeSerializer
 from itsdangerous.encoding import base64_encode
 
-from ._bounded import bounded_put, touch
 from .registry import Registry
 
 __all__ = ["Consent", "ConsentCodec", "SecretKey"]
@@ -236,9 +235,19 @@ class ConsentCodec:
                 return _NEVER
             if window is None:  # forged or not ours: never remembered, so a storm of
                 return _NEVER   # them cannot push out the visitors' values
-            bounded_put(cache, value, window, self.cache_size)
+            # Threads may share a codec: each OrderedDict call is atomic, and an entry
+            # another thread evicted meanwhile is no error.
+            while len(cache) >= self.cache_size:
+                try:
+                    cache.popitem(last=False)
+                except KeyError:
+                    break
+            cache[value] = window
         else:
-            touch(cache, value)
+            try:  # noqa: SIM105 - contextlib.suppress costs more than the call
+                cache.move_to_end(value)
+            except KeyError:
+                pass
         if now is None:
             now = self.clock()
         if now < window[1]:
