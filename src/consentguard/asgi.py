@@ -103,7 +103,7 @@ class ConsentMiddleware:
         decision = guard.decide(cookie, host=host or _server_host(scope), gpc=gpc, dnt=dnt,
                                 path=path)
         if decision.cookie_changed:  # the app gets its own scope with the filtered header
-            headers = [(n, v) for n, v in scope["headers"] if n.lower() != b"cookie"]
+            headers = [(n, v) for n, v in scope["headers"] if wanted.get(n) != _COOKIE]
             if decision.cookie_header is not None:
                 headers.append((b"cookie", decision.cookie_header.encode("latin-1")))
             scope = {**scope, "headers": headers}
