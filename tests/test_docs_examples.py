@@ -112,8 +112,6 @@ def _name(page: Path) -> str:
 PYTHON_PAGES = [page for page in PAGES if blocks(page, "python")]
 
 
-# (Starlette 0.5x wants httpx2 for its TestClient and warns, once, on import with httpx.)
-@pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")
 @pytest.mark.parametrize("page", PYTHON_PAGES, ids=_name)
 def test_the_python_examples_run(page: Path, tmp_path: Path,
                                  monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1179,8 +1179,6 @@ def test_adapters_follow_the_scheme(send: Driver, base_url: str) -> None:
     assert "Secure" in https.set_cookies[0]
 
 
-# (Starlette 0.5x wants httpx2 for its TestClient and warns, once, on import with httpx.)
-@pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")
 def test_starlette_testclient_keeps_the_choice() -> None:
     from starlette.testclient import TestClient
 

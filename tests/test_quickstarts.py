@@ -25,8 +25,6 @@ QUICK_STARTS = {
     "flask_quickstart": ("docs/tutorials/flask.md", "app", "test_app"),
     "fastapi_quickstart": ("docs/tutorials/fastapi.md", "main", "test_main"),
 }
-# Starlette's TestClient warns when it runs on httpx rather than httpx2; readers may see it.
-HTTPX_WARNING = "ignore:Using `httpx` with `starlette.testclient`"
 
 
 def _block(path: Path) -> str:
@@ -73,7 +71,6 @@ def test_the_readme_shows_the_app_of_the_example(directory: str) -> None:
     assert QUICK_STARTS[directory][0] in readme, "the README links the tutorial"
 
 
-@pytest.mark.filterwarnings(HTTPX_WARNING)
 @pytest.mark.parametrize("example", sorted(QUICK_STARTS), indirect=True)
 def test_the_examples_own_test_passes_from_another_directory(
         example: tuple[str, str, str]) -> None:
@@ -85,7 +82,6 @@ def test_the_examples_own_test_passes_from_another_directory(
         test()
 
 
-@pytest.mark.filterwarnings(HTTPX_WARNING)
 @pytest.mark.parametrize("example", sorted(QUICK_STARTS), indirect=True)
 def test_consentguard_audit_passes_on_the_example(
         example: tuple[str, str, str], capsys: pytest.CaptureFixture[str]) -> None:
