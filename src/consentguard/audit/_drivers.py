@@ -17,6 +17,7 @@ from ._report import AuditError
 if TYPE_CHECKING:
     from _typeshed import OptExcInfo
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+    from django.http import HttpRequest, HttpResponseBase
 
     from .._types import ASGIApp, Message, Receive, Scope, Send
 
@@ -33,6 +34,7 @@ def _watching(located: _Located, tap: _Tap) -> Iterator[bool]:
         yield False
         return
     original = getattr(layer, located.inner)
+    watcher: object  # what the layer wraps, watched: a Django, ASGI or WSGI callable
     if located.inner == "get_response":
         watcher = _django_tap(original, tap, is_async=bool(getattr(layer, "is_async", False)))
     elif isinstance(layer, ConsentMiddleware):
@@ -151,21 +153,23 @@ def _wsgi_fetch(app: WSGIApplication, base_url: str, extra: Sequence[tuple[str, 
     return fetch
 
 
-def _django_tap(get_response: Any, tap: _Tap, *, is_async: bool) -> Any:
-    """Record a Django response's Set-Cookie lines as its WSGI and ASGI handlers emit them."""
-    def record(response: Any) -> Any:
+def _django_tap(get_response: Callable[[HttpRequest], Any], tap: _Tap, *, is_async: bool
+                ) -> Callable[[HttpRequest], Any]:
+    """Record a Django response's Set-Cookie lines as its WSGI and ASGI handlers emit them.
+    (``get_response`` answers a response, or an awaitable of one when ``is_async``.)"""
+    def record(response: HttpResponseBase) -> HttpResponseBase:
         tap.reached = True
         tap.set_cookies = [v for k, v in response.items() if k.lower() == "set-cookie"]
         tap.set_cookies += [c.output(header="") for c in response.cookies.values()]
         return response
 
     if is_async:
-        async def tapped_async(request: Any) -> Any:
+        async def tapped_async(request: HttpRequest) -> HttpResponseBase:
             return record(await get_response(request))
 
         return tapped_async
 
-    def tapped(request: Any) -> Any:
+    def tapped(request: HttpRequest) -> HttpResponseBase:
         return record(get_response(request))
 
     return tapped
