@@ -252,7 +252,7 @@ def test_a_storm_of_short_names_keeps_memory_bounded(caplog: pytest.LogCaptureFi
     caplog.set_level(logging.ERROR, "consentguard")
     guard = ConsentGuard(REGISTRY, secret_key=SECRET, clock=FrozenClock(), cache_size=64)
     # 36,000 new 100-character names (~5.5 MiB, remembered): what is kept is capped (the
-    # names' categories, the registry's matches, the undeclared names logged).
+    # names' categories in the guard's memo, the undeclared names logged).
     held = _held_after(guard, range(1800), 100)
     assert held < 3.5 * 2**20, held
 

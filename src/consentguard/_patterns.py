@@ -15,11 +15,6 @@ __all__ = ["Matcher", "name_matches", "patterns_overlap", "weight"]
 
 T = TypeVar("T")
 
-# How many names' answers a matcher remembers, and the longest name it remembers.
-_REMEMBERED = 8192
-_LONGEST_REMEMBERED = 256
-
-
 def weight(pattern: str) -> int:
     """The number of literal characters in ``pattern``: the heavier pattern wins."""
     return len(pattern) - pattern.count("*")
@@ -79,10 +74,11 @@ class Matcher(Generic[T]):
     """The entry that governs a name, among ``(name or pattern, entry)`` pairs.
 
     An exact name wins; among patterns the heaviest (:func:`weight`), the first declared
-    among equals. Answers are memoised per name, boundedly.
+    among equals. Nothing is remembered between calls: the guard's hot path keeps its own
+    memo of what each name is (:meth:`consentguard.ConsentGuard.verdict`).
     """
 
-    __slots__ = ("_cache", "_exact", "_globs", "_regex", "_regex_entries", "_regex_ranks")
+    __slots__ = ("_exact", "_globs", "_regex", "_regex_entries", "_regex_ranks")
 
     def __init__(self, entries: Iterable[tuple[str, T]]) -> None:
         self._exact: dict[str, T] = {}
@@ -109,14 +105,9 @@ class Matcher(Generic[T]):
         self._globs = tuple((rank, name.split("*"), entry)
                             for rank, (name, entry) in enumerate(patterns)
                             if name.count("*") > 1)
-        self._cache: dict[str, T | None] = {}
 
     def match(self, name: str) -> T | None:
         """The entry governing ``name``, or ``None``."""
-        try:
-            return self._cache[name]
-        except KeyError:
-            pass
         found = self._exact.get(name)
         if found is None:
             best = len(self._regex_entries) + len(self._globs)
@@ -131,8 +122,4 @@ class Matcher(Generic[T]):
                 if _glob_match(parts, name):
                     found = entry
                     break
-        if len(name) <= _LONGEST_REMEMBERED:  # bounded: names come from the outside world
-            if len(self._cache) >= _REMEMBERED:
-                self._cache.clear()
-            self._cache[name] = found
         return found
