@@ -18,12 +18,12 @@ import pytest
 
 pytest.importorskip("django")
 
-from conftest import DJANGO_PROJECT
 from django.conf import settings
 from django.core.checks import CheckMessage
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import override_settings
+from djangoserver import DJANGO_PROJECT
 
 from consentguard.django.checks import check_consentguard, starter_registry
 

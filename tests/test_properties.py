@@ -15,9 +15,9 @@ from dataclasses import dataclass
 
 import pytest
 from browser_models import chromium_stores, firefox_stores, lifetime_headers
-from conftest import NOW, SECRET, FrozenClock
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from support import NOW, SECRET, FrozenClock
 
 from consentguard import (
     Category,
