@@ -277,15 +277,15 @@ def test_any_signed_payload_decodes_as_the_rules_say(body: Any, now: float,
     pytest.param(("analytics",), MAX_AGE, id="acceptance"),
     pytest.param((), REFUSAL_MAX_AGE, id="refusal"),
 ])
-def test_the_window_is_the_span_the_answer_holds_for(accepted: tuple[str, ...],
-                                                     lifetime: int) -> None:
+def test_a_value_holds_from_shortly_before_its_issue_until_it_expires(
+        accepted: tuple[str, ...], lifetime: int) -> None:
     value = serializer(SECRET).dumps(payload(accepted=accepted))
     cg = codec()
-    assert cg.decode_window(value, now=NOW - 301)[1:] == (float("-inf"), NOW - 300)
-    consent, start, end = cg.decode_window(value, now=NOW)
-    assert consent is not None and (start, end) == (NOW - 300, NOW + lifetime)
-    assert cg.decode_window(value, now=NOW + lifetime) == (None, NOW + lifetime, float("inf"))
-    assert cg.decode_window("forged." + value, now=NOW) == (None, float("-inf"), float("inf"))
+    # Asked in any order: a remembered value is judged at each time as a new one.
+    for now, holds in [(NOW, True), (NOW - 301, False), (NOW - 300, True),
+                       (NOW + lifetime - 1, True), (NOW + lifetime, False), (NOW, True)]:
+        assert (cg.decode(value, now=now) is not None) is holds, now
+    assert cg.decode("forged." + value, now=NOW) is None
 
 
 def test_a_decoded_consent_equals_one_built_by_hand() -> None:
@@ -327,7 +327,7 @@ def test_a_codec_that_remembers_answers_as_a_fresh_one(steps: list[tuple[int, in
     for index, months in steps:
         clock.now = NOW + months * 30 * DAY
         fresh = codec(clock=FrozenClock(clock.now))
-        assert remembering.decode_window(values[index]) == fresh.decode_window(values[index])
+        assert remembering.decode(values[index]) == fresh.decode(values[index])
 
 
 def test_the_memo_keeps_the_values_used_most_recently(verified: list[str]) -> None:

@@ -46,7 +46,6 @@ SecretKey = Union[str, bytes, "list[str | bytes]", "tuple[str | bytes, ...]"]
 SALT = "consentguard.consent.v1"
 # A token issued this far in the future is refused (a clock gone wrong, or a leaked key).
 FUTURE_SKEW = 300
-_INFINITY = float("inf")
 # Longest cookie value worth verifying (browsers keep at most 4096 octets per cookie).
 _MAX_VALUE = 4096
 
@@ -161,7 +160,7 @@ class ConsentCodec:
         self._spans = {lifetime: timedelta(seconds=lifetime)
                        for lifetime in (self.max_age, self.refusal_max_age)}
         self._choices = self._every_choice()
-        # The memo: values that verified, with the span their answer holds for (a value is
+        # The memo: values that verified, with the span their consent holds for (a value is
         # verified once, its expiry checked on every use); least recently used out first.
         self._cache: OrderedDict[str, _Window] = OrderedDict()
         self.cache_size = cache_size
@@ -214,27 +213,22 @@ class ConsentCodec:
         return self.max_age if accepts_something else self.refusal_max_age
 
     def decode(self, value: str | None, *, now: float | None = None) -> Consent | None:
-        """Verify a cookie value; the :class:`Consent` it holds, or ``None``."""
-        return self.decode_window(value, now=now)[0]
+        """Verify a cookie value; the :class:`Consent` it holds, or ``None``.
 
-    def decode_window(self, value: str | None, *, now: float | None = None
-                      ) -> tuple[Consent | None, float, float]:
-        """:meth:`decode`, with the span of time ``[start, end)`` the answer holds for.
-
-        A forged value is ``None`` forever; a valid one is the consent from shortly before
-        its issue time (clock skew) until it expires, and ``None`` outside that span.
+        A valid value holds its consent from shortly before its issue time (clock skew)
+        until it expires, at ``now`` (default: the clock), whether it was remembered or not.
         """
         if not value or len(value) > _MAX_VALUE:
-            return _NEVER
+            return None
         cache = self._cache
         window = cache.get(value)
         if window is None:
             try:
                 window = self._window(self.verify(value))
             except Exception:  # never let a malformed value raise into the app
-                return _NEVER
+                return None
             if window is None:  # forged or not ours: never remembered, so a storm of
-                return _NEVER   # them cannot push out the visitors' values
+                return None     # them cannot push out the visitors' values
             # Threads may share a codec: each OrderedDict call is atomic, and an entry
             # another thread evicted meanwhile is no error.
             while len(cache) >= self.cache_size:
@@ -248,13 +242,10 @@ class ConsentCodec:
                 cache.move_to_end(value)
             except KeyError:
                 pass
+        consent, start, end = window
         if now is None:
             now = self.clock()
-        if now < window[1]:
-            return None, -_INFINITY, window[1]
-        if now >= window[2]:
-            return None, window[2], _INFINITY
-        return window
+        return consent if start <= now < end else None
 
     def verify(self, value: str) -> Any:
         """The payload a signed value carries, or ``None`` when it does not verify.
@@ -369,8 +360,7 @@ class _Choice(NamedTuple):
     refused_names: list[str]  # the payload's "d", sorted
 
 
-_Window = tuple[Consent | None, float, float]
-_NEVER: _Window = (None, -_INFINITY, _INFINITY)
+_Window = tuple[Consent, float, float]  # the consent, and the span [start, end) it holds for
 _NONE: frozenset[str] = frozenset()
 _UTC = timezone.utc
 _PLAIN_PAYLOAD = 2048
