@@ -12,15 +12,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from djangoserver import DJANGO_PROJECT as DJANGO_PROJECT
+from djangoserver import DJANGO_PROJECT
 from hypothesis import settings
 
 # The consent-log stores and the throwaway PostgreSQL cluster, for every test module.
 from logstores import backend, postgres_cluster, postgres_url, sqlalchemy_backend  # noqa: F401
-from support import NOW as NOW
-from support import SECRET as SECRET
-from support import FrozenClock as FrozenClock
-from support import make_registry as make_registry
+from support import SECRET, FrozenClock, make_registry
 
 from consentguard import ConsentGuard, Registry
 

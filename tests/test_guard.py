@@ -9,7 +9,7 @@ import tracemalloc
 from typing import Any
 
 import pytest
-from conftest import NOW, SECRET, FrozenClock, make_registry
+from support import NOW, SECRET, FrozenClock, make_registry
 
 from consentguard import (
     Category,

@@ -20,9 +20,9 @@ from email.utils import formatdate
 from pathlib import Path
 
 import pytest
-from conftest import NOW, SECRET, FrozenClock, make_registry
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from support import NOW, SECRET, FrozenClock, make_registry
 
 from consentguard import ConsentGuard, Violation
 
@@ -288,7 +288,7 @@ def test_bytes_and_text_names_never_meet_under_python_bb(tmp_path: Path) -> None
     script.write_text(textwrap.dedent(f"""
         import sys
         sys.path[:0] = {[str(Path(__file__).parent)]!r}
-        from conftest import SECRET, FrozenClock, make_registry
+        from support import SECRET, FrozenClock, make_registry
         from consentguard import ConsentGuard
         guard = ConsentGuard(make_registry(), secret_key=SECRET, clock=FrozenClock())
         cookie = "session=1; _ga=1; cg_consent=" + guard.encode_consent(["*"])
