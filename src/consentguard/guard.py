@@ -326,7 +326,7 @@ class ConsentGuard:
 
     @property
     def cache_size(self) -> int:
-        """The bound of the remembered consent values (``cache_size=``)."""
+        """The bound of each memo: verified consent values, and cookie names (``cache_size=``)."""
         return self._cache_size
 
     @property
