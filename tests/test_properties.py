@@ -229,12 +229,12 @@ def _check_enforcement(case: Case, decision: Decision) -> None:
         if entry is None and name != guard.cookie_name:
             assert guard.unknown == "allow"
     # Nor through the readings of the frameworks' own parsers.
-    header = decision.cookie_header or ""
+    app_sees = decision.cookie_header or ""
     for read in (django_cookies, starlette_cookies, werkzeug_cookies):
-        for name in read(header):
+        for name in read(app_sees):
             entry = guard.registry.match(name)
             assert (name == guard.cookie_name or entry is None
-                    or entry.category in decision.accepted), (read, header, name)
+                    or entry.category in decision.accepted), (read, app_sees, name)
     kept = [pair for _, pair in sent if pair in {p for _, p in seen}]
     assert [pair for _, pair in seen] == kept  # a subsequence, verbatim, in order
     if not decision.cookie_changed:
