@@ -580,3 +580,4 @@ def test_the_shortcuts_answer_for_what_browsers_send() -> None:
     plain = PLAIN_SET_COOKIE.fullmatch("_ga=GA1.2; Domain=.example.com; Max-Age=63072000")
     assert plain is not None and plain[1] == "_ga"
     assert PLAIN_SET_COOKIE.fullmatch("=_ga=1") is None
+

@@ -30,6 +30,7 @@ __all__ = [
     "purge_domains",
     "registrable_domain",
     "set_cookie_name",
+    "with_declared_domain",
 ]
 
 # RFC 6265bis §5.6 step 1: a CTL other than HTAB makes the browser ignore the header.
@@ -292,9 +293,23 @@ def purge_domains(host: str, declared: str | None = None) -> tuple[str | None, .
     253 characters, a label over 63), get the host-only deletion only: the client chooses
     the Host, so nothing of an invalid one is copied into the response.
     """
+    return with_declared_domain(_host_domains(host), declared)
+
+
+def with_declared_domain(domains: tuple[str | None, ...], declared: str | None
+                         ) -> tuple[str | None, ...]:
+    """:func:`purge_domains` of a host with a ``declared`` domain, from its answer
+    without one: a guard reads the ``Host`` once per request, not once per refused cookie
+    (the Public Suffix List lookup is most of the cost)."""
+    if not declared:
+        return domains
+    first = declared.lstrip(".").lower()
+    return (None, first, *(d for d in domains[1:] if d != first))
+
+
+def _host_domains(host: str) -> tuple[str | None, ...]:
+    """:func:`purge_domains` with no declared domain."""
     out: list[str | None] = [None]
-    if declared:
-        out.append(declared.lstrip(".").lower())
     name = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
     name = name.lower().rstrip(".")
     if (len(name) <= _HOST_LENGTH and _HOST.fullmatch(name)

@@ -25,6 +25,7 @@ from .cookies import (
     lenient_name,
     purge_domains,
     registrable_domain,
+    with_declared_domain,
 )
 from .decision import ALLOW, CONSENTED, REFUSE, UNKNOWN
 from .decision import Decision as Decision
@@ -434,6 +435,7 @@ class ConsentGuard:
         purged: set[str] = set()
         budget = _PURGE_BYTES
         changed = False
+        host_domains: tuple[str | None, ...] | None = None  # read once, when first needed
         for name, pair in pairs:
             # A nameless pair ("_ga", "=_ga=1") is read by lenient parsers (werkzeug,
             # scripts) as the cookie it names: judge it by that name.
@@ -450,7 +452,9 @@ class ConsentGuard:
             # and such a name cannot go into a valid header value.
             if (entry is not None and name not in purged and is_holdable_name(name)
                     and len(purged) < _PURGE_NAMES):
-                deletions = self._deletions(name, entry.path, entry.domain, host)
+                if host_domains is None:
+                    host_domains = purge_domains(host)
+                deletions = self._deletions(name, entry.path, entry.domain, host_domains)
                 size = sum(map(len, deletions))
                 if size <= budget:
                     budget -= size
@@ -499,9 +503,12 @@ class ConsentGuard:
             return ALLOW
         return entry.category
 
-    def _deletions(self, name: str, path: str, domain: str | None, host: str) -> tuple[str, ...]:
+    def _deletions(self, name: str, path: str, domain: str | None,
+                   host_domains: tuple[str | None, ...]) -> tuple[str, ...]:
+        """The deletions of ``name``: ``host_domains`` is :func:`cookies.purge_domains`
+        of the request's host."""
         host_only = name[:7].lower() == "__host-"  # browsers match prefixes case-blind
-        domains = (None,) if host_only else purge_domains(host, domain)
+        domains = (None,) if host_only else with_declared_domain(host_domains, domain)
         return tuple(deletion_header(name, path=path, domain=d) for d in domains)
 
     def report(self, kind: Literal["set-cookie", "request-cookie", "ignored"], name: str,
