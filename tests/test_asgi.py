@@ -325,7 +325,12 @@ def test_set_cookie_headers_are_filtered_whatever_their_types(
 @given(st.lists(st.one_of(
     st.tuples(st.sampled_from(["set-cookie", b"Set-Cookie", bytearray(b"set-cookie"), 7, None]),
               st.one_of(st.text(max_size=20), st.binary(max_size=20), st.integers())),
-    st.lists(st.text(max_size=5), max_size=3), st.none(), st.text(max_size=5)), max_size=6))
+    st.lists(st.text(max_size=5), max_size=3), st.none(), st.text(max_size=5),
+    # Found in review: empty, 1- and 3-tuples, beside a refused deletion whose Expires
+    # makes the guard read the response's Date headers.
+    st.just(()), st.just((b"set-cookie",)), st.just((b"date", b"x", b"y")),
+    st.just((b"set-cookie", b"_fbp=1; Expires=Thu, 01 Jan 1970 00:00:01 GMT")),
+    st.just([b"date", b"Thu, 01 Jan 1970 00:00:00 GMT"])), max_size=6))
 def test_no_header_shape_raises_into_the_app(headers: list[Any]) -> None:
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         await send({"type": "http.response.start", "status": 200, "headers": headers})

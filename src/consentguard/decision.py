@@ -100,8 +100,8 @@ class Decision:
         """
         items: Sequence[Any] = headers if isinstance(headers, (list, tuple)) else list(headers)
         for header in items:
-            if (header.__class__ is not tuple or header[0].__class__ is not bytes
-                    or header[1].__class__ is not bytes):
+            if (header.__class__ is not tuple or len(header) != 2
+                    or header[0].__class__ is not bytes or header[1].__class__ is not bytes):
                 return self._filter(_raw_headers(items), True, odd=True)
         return self._filter(items, True)
 
@@ -176,11 +176,12 @@ class Decision:
             _make_private(out, cache_at, raw)
         return out
 
-    def _refused_may_pass(self, text: str, headers: Sequence[tuple[Any, Any]], raw: bool,
+    def _refused_may_pass(self, text: str, headers: Sequence[Any], raw: bool,
                           name: str, verdict: int) -> bool:
         """Whether a refused or undeclared ``Set-Cookie`` passes: only as a deletion every
         browser agrees on. Otherwise it is reported (or raises, under ``unknown="raise"``).
-        ``headers``: the whole response's (its ``Date`` matters to an ``Expires``)."""
+        ``headers``: the whole response's (its ``Date`` matters to an ``Expires``), some
+        :class:`_Opaque` when the server was given headers of other shapes."""
         guard = self._guard
         expiry = deletion_expiry(text)
         if expiry is not None and (expiry == EARLIEST or expired(
@@ -242,13 +243,16 @@ def _raw_text(text: object) -> bytes:
     raise TypeError(f"not header text: {type(text).__name__}")
 
 
-def _date_horizon(headers: Sequence[tuple[Any, Any]], raw: bool, now: float) -> float:
+def _date_horizon(headers: Sequence[Any], raw: bool, now: float) -> float:
     """The time an ``Expires`` must lie before to delete: Chromium shifts it by the
     response's ``Date`` (``now - Date``), so the earliest of ``now`` and each ``Date``;
     an unreadable ``Date`` leaves no ``Expires`` a deletion."""
     horizon = now
     date_name = b"date" if raw else "date"
-    for name, value in headers:
+    for header in headers:
+        if header.__class__ is _Opaque:  # (no pair of text: not a Date)
+            continue
+        name, value = header
         if name.lower() == date_name:
             date = plain_date(value.decode("latin-1") if raw else value)
             horizon = -_INFINITY if date is None else min(horizon, date)
