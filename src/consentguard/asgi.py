@@ -72,8 +72,6 @@ class ConsentMiddleware:
         self.app = app
         self.guard = guard
         self.placement_unchecked = True
-        # Whether any request can be the endpoint's (options are fixed at construction).
-        self.serves_any = guard.endpoint is not None or bool(guard.gpc_json)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.placement_unchecked:  # once: warn about the stack around the guard
@@ -113,7 +111,7 @@ class ConsentMiddleware:
         state["consent"] = decision.consent
         state["consent_decision"] = decision
 
-        if self.serves_any and scope["type"] == "http" and may_be_endpoint_path(guard, path):
+        if scope["type"] == "http" and may_be_endpoint_path(guard, path):
             app_path = _endpoint_path(scope, path)
             if is_endpoint_path(guard, app_path):
                 await serve_asgi(guard, decision, scope, receive, send, app_path, cookie)
